@@ -1,0 +1,48 @@
+# Two commands on a fresh machine:  make run   and   make test
+SHELL := /bin/bash
+export PYTHONPATH := $(CURDIR)
+# Quiet noise that says nothing to a clinic: TF's C++ banner, SQLAlchemy 2.0 notice.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning
+# Rasa's telemetry and its Sentry error reports would send data off the premises.
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help install model train validate run run-prod shell test clean bench
+
+help:
+	@echo "make run     install what is missing, train if needed, serve on http://localhost:5005"
+	@echo "make test    install what is missing and run every test"
+	@echo "make shell   chat with the assistant in the terminal"
+	@echo "make train   retrain now if data/config changed"
+
+install:
+	@scripts/setup-venv
+
+model train: install
+	@scripts/train-if-needed
+
+validate: install
+	@.venv/bin/rasa data validate --fail-on-warnings --quiet
+
+run: model
+	@mkdir -p var
+	@scripts/run
+
+shell: model
+	@mkdir -p var
+	@scripts/shell
+
+test: model
+	@scripts/ensure-nginx
+	@echo "==> Running the tests"
+	@.venv/bin/python -m pytest -q
+
+clean:
+	rm -rf models var .pytest_cache
+
+bench: install
+	@.venv/bin/python -m bench.run
+
+run-prod: model
+	@scripts/run-prod
