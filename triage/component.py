@@ -1,0 +1,64 @@
+"""TriageDecider: the Rasa NLU component that makes the triage decision.
+
+It sits after DIETClassifier and FallbackClassifier, so the live bot, `rasa
+shell`, `rasa test` and the batch CLI all see one decision. It adds
+``parse_data["triage"]`` and sets ``parse_data["intent"]`` to the effective
+intent (a sensitive or crisis intent when the decision escalates), so rules in
+data/rules.yml route on the decision without a second copy of the logic.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from triage.decision import Settings, decide
+
+TRIAGE_KEY = "triage"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class TriageDecider(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return asdict(Settings())
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.settings = Settings.from_config(config)
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "TriageDecider":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._process(message)
+        return messages
+
+    def _process(self, message: Message) -> None:
+        ranking = [
+            (entry.get(INTENT_NAME_KEY), entry.get(PREDICTED_CONFIDENCE_KEY, 0.0))
+            for entry in message.get(INTENT_RANKING_KEY) or []
+        ]
+        if not ranking and message.get(INTENT):
+            intent = message.get(INTENT)
+            ranking = [(intent.get(INTENT_NAME_KEY), intent.get(PREDICTED_CONFIDENCE_KEY, 0.0))]
+        triage = decide(message.get(TEXT), ranking, message.get("metadata"), self.settings)
+        message.set(TRIAGE_KEY, triage.as_dict(), add_to_output=True)
+        message.set(
+            INTENT,
+            {INTENT_NAME_KEY: triage.intent, PREDICTED_CONFIDENCE_KEY: triage.confidence},
+            add_to_output=True,
+        )
