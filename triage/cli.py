@@ -1,0 +1,329 @@
+"""`triage` command line.
+
+    triage classify [FILE]                 one message per line in, one JSON object per line out
+    triage clinic check                    validate clinic.yml
+    triage cases list|show|claim|reply|resolve   staff work on cases (--staff ID is recorded)
+    triage audit verify|export             the audit chain, and a decrypted compliance export
+    triage keys init|rotate                the master keyring
+    triage retention purge / triage forget delete patient text (retention, "forget me")
+    triage worker                          deliver staff notices, re-notify, resume conversations
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import IO, Any, Dict, Iterable, Iterator, Optional, Tuple
+
+CONTRACT_KEYS = ("text", "decision", "intent", "confidence", "language")
+
+
+def _messages(lines: Iterable[str]) -> Iterator[Tuple[int, Optional[str], Dict[str, Any], Optional[str]]]:
+    """Yields (line number, text, metadata, error). A line that looks like JSON
+    but is not a usable object is reported, never silently treated as text."""
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        stripped = line.strip()
+        if stripped.startswith("{"):
+            try:
+                obj = json.loads(stripped)
+            except json.JSONDecodeError as exc:
+                yield number, None, {}, f"line {number}: invalid JSON ({exc.msg})"
+                continue
+            text = obj.get("text") if isinstance(obj, dict) else None
+            if not isinstance(text, str):
+                yield number, None, {}, f'line {number}: JSON object needs a string "text" key'
+                continue
+            metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            yield number, text, metadata, None
+        else:
+            yield number, line, {}, None
+
+
+def classify(source: IO[str], out: IO[str], err: IO[str], model: Optional[str] = None, explain: bool = False) -> int:
+    from triage.model import Parser
+
+    parser = Parser(model)
+    failures = 0
+    for number, text, metadata, error in _messages(source):
+        if error:
+            failures += 1
+            print(error, file=err)
+            out.write(json.dumps({"text": None, "error": error}, ensure_ascii=False) + "\n")
+            continue
+        triage = parser.triage(text, metadata)
+        row: Dict[str, Any] = {"text": text, **{k: triage[k] for k in CONTRACT_KEYS[1:]}}
+        if explain:
+            row.update(reasons=triage["reasons"], model_intent=triage["model_intent"],
+                       model_confidence=triage["model_confidence"])
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+    return 2 if failures else 0
+
+
+def clinic_check(out: IO[str]) -> int:
+    from triage import clinic, intents
+    from triage.replies import reply_for
+
+    config = clinic.load()
+    for language in ("en", "de", "es"):
+        for intent in intents.ROUTINE:
+            reply_for({"decision": "answer", "intent": intent, "language": language}, "", config)
+        for decision in ("private", "crisis"):
+            reply_for({"decision": decision, "intent": "", "language": language}, "", config)
+    out.write(f"{config.source}: OK ({len(config.departments)} departments, {len(config.holidays)} holidays)\n")
+    return 0
+
+
+def worker_command(args, out: IO[str]) -> int:
+    import logging
+
+    from triage import handoff, worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    if args.once:
+        out.write(json.dumps(worker.run_once(handoff.services())) + "\n")
+        return 0
+    worker.run_forever()
+    return 0
+
+
+def _fmt_time(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _left(due) -> str:
+    from triage.cases import utcnow
+
+    minutes = int((due - utcnow()).total_seconds() // 60)
+    return f"{minutes} min" if minutes >= 0 else f"OVERDUE {-minutes} min"
+
+
+def cases_command(args, out: IO[str]) -> int:
+    from triage import handoff
+
+    svc = handoff.services()
+    if args.action == "list":
+        rows = svc.cases.list_open()
+        out.write(f"{'case id':<38}{'priority':<10}{'status':<9}{'channel':<11}{'SLA left':<18}claimed by\n")
+        for row in rows:
+            out.write(f"{row['id']:<38}{row['priority']:<10}{row['status']:<9}{row['channel']:<11}"
+                      f"{_left(row['sla_due_at']):<18}{row['claimed_by'] or '-'}\n")
+        out.write(f"{len(rows)} open case(s)\n")
+        return 0
+    if not args.staff:
+        raise CliError("--staff ID is required: every staff action is recorded with who did it")
+    if args.action == "show":
+        case = svc.cases.show(args.case_id, args.staff)
+        out.write(f"case {case['id']}  {case['priority'].upper()}  {case['status']}  via {case['channel']}\n")
+        out.write(f"decision {case['decision']} ({case['intent']}, confidence {case['confidence']}), language {case['language']}\n")
+        out.write(f"created {_fmt_time(case['created_at'])}, SLA {_fmt_time(case['sla_due_at'])} ({_left(case['sla_due_at'])})\n")
+        for message in case["messages"]:
+            text = message["text"] if message["text"] is not None else "[removed by retention]"
+            out.write(f"  [{_fmt_time(message['ts'])}] {message['author']}: {text}\n")
+        return 0
+    if args.action == "reply":
+        from triage.channels.outbound import send_staff_reply
+
+        text = args.text if args.text is not None else sys.stdin.read()
+        channel = send_staff_reply(svc, args.case_id, args.staff, text)
+        out.write(f"reply sent to the patient via {channel}\n")
+        return 0
+    if args.action == "claim":
+        svc.cases.claim(args.case_id, args.staff)
+        out.write(f"case {args.case_id} claimed by {args.staff}\n")
+        return 0
+    case = svc.cases.resolve(args.case_id, args.staff, args.outcome, args.correct_intent, args.was_routine)
+    resumed = handoff.resume(svc, case, "resolved")
+    out.write(f"case {args.case_id} resolved ({args.outcome}); conversation "
+              + ("handed back to the bot\n" if resumed else "will be handed back by the worker when Rasa is reachable\n"))
+    return 0
+
+
+def audit_command(args, out: IO[str]) -> int:
+    from triage import handoff
+
+    svc = handoff.services()
+    if args.action == "verify":
+        result = svc.audit.verify()
+        out.write(str(result) + "\n")
+        return 0 if result.ok else 3
+    if not args.staff:
+        raise CliError("--staff ID is required for an export")
+    rows = svc.audit.export(args.since, args.until, actor=f"staff:{args.staff}")
+    target = open(args.output, "w", encoding="utf-8") if args.output else out
+    for row in rows:
+        target.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    if args.output:
+        target.close()
+        os.chmod(args.output, 0o600)
+        print(f"{len(rows)} entries written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def keys_command(args, out: IO[str]) -> int:
+    from pathlib import Path
+
+    from triage import keys
+
+    if args.action == "init":
+        path = Path(args.file or os.environ.get(keys.ENV_FILE) or "")
+        if not str(path):
+            raise CliError(f"give --file or set {keys.ENV_FILE}")
+        store = keys.KeyStore.create_file(path)
+        out.write(f"created keyring {path} with master key {store.active}\n")
+        return 0
+    from triage import handoff
+
+    svc = handoff.services()
+    old = svc.keys.active
+    new = svc.keys.add_master_key()
+    from triage import tracker_store
+
+    store = tracker_store.from_endpoints()
+    changed = svc.audit.rewrap_all() + svc.cases.rewrap_all() + (store.rewrap_all() if store else 0)
+    svc.audit.append("key_rotated", actor=f"staff:{args.staff}" if args.staff else "system",
+                     details={"from": old, "to": new, "rewrapped": changed})
+    out.write(f"new master key {new} is active; {changed} record(s) re-wrapped; {old} kept for older backups\n")
+    return 0
+
+
+def retention_command(args, out: IO[str]) -> int:
+    from triage import clinic, handoff, retention, tracker_store
+
+    svc = handoff.services()
+    policy = retention.Policy.from_clinic(clinic.current())
+    if args.days is not None:
+        policy.conversation_days = args.days
+    if args.case_days is not None:
+        policy.case_message_days = args.case_days
+    if min(policy.conversation_days, policy.case_message_days) < 1:
+        raise CliError("retention must be at least 1 day")
+    result = retention.purge(svc, tracker_store.from_endpoints(), policy, actor=f"staff:{args.staff}")
+    out.write(json.dumps(result) + "\n")
+    return 0
+
+
+def forget_command(args, out: IO[str]) -> int:
+    from triage import handoff, retention, tracker_store
+
+    result = retention.forget(handoff.services(), tracker_store.from_endpoints(), args.channel, args.sender,
+                              actor=f"staff:{args.staff}")
+    out.write(json.dumps(result) + "\n")
+    return 0
+
+
+class CliError(RuntimeError):
+    pass
+
+
+def _use_dev_keyring_if_present() -> None:
+    """Beside `make run` the staff CLI finds the development keyring it created;
+    anywhere else the key must come from the environment."""
+    from triage import keys
+    from triage.model import PROJECT_ROOT
+
+    dev = PROJECT_ROOT / "var" / "keys" / "dev-master.json"
+    if not os.environ.get(keys.ENV_FILE) and not os.environ.get(keys.ENV_KEY) and dev.exists():
+        os.environ[keys.ENV_FILE] = str(dev)
+        print(f"triage: using the development keyring {dev}", file=sys.stderr)
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(prog="triage", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_classify = sub.add_parser("classify", help="classify messages, one per line")
+    p_classify.add_argument("file", nargs="?", help="input file (default: standard input)")
+    p_classify.add_argument("--model", help="model archive (default: the one `make run` serves)")
+    p_classify.add_argument("--explain", action="store_true", help="add reasons and the model's own intent")
+    p_clinic = sub.add_parser("clinic", help="clinic.yml tools")
+    p_clinic.add_argument("action", choices=["check"])
+
+    from triage.cases import OUTCOMES
+
+    p_cases = sub.add_parser("cases", help="handoff cases")
+    cases_sub = p_cases.add_subparsers(dest="action", required=True)
+    cases_sub.add_parser("list", help="open cases, urgent first, then by time to SLA")
+    for name, text in (("show", "decrypt a case (audited as viewed)"), ("claim", "take a case")):
+        p = cases_sub.add_parser(name, help=text)
+        p.add_argument("case_id")
+        p.add_argument("--staff", required=True)
+    p_reply = cases_sub.add_parser("reply", help="send the patient a reply through their channel (audited)")
+    p_reply.add_argument("case_id")
+    p_reply.add_argument("--staff", required=True)
+    p_reply.add_argument("--text", help="the reply (default: standard input)")
+    p_resolve = cases_sub.add_parser("resolve", help="close a case and hand the conversation back to the bot")
+    p_resolve.add_argument("case_id")
+    p_resolve.add_argument("--staff", required=True)
+    p_resolve.add_argument("--outcome", required=True, choices=OUTCOMES)
+    p_resolve.add_argument("--correct-intent", help="the intent the message really had (feeds the review queue)")
+    p_resolve.add_argument("--was-routine", action="store_true", help="the escalation was not needed")
+
+    p_audit = sub.add_parser("audit", help="audit log")
+    audit_sub = p_audit.add_subparsers(dest="action", required=True)
+    audit_sub.add_parser("verify", help="walk the hash chain; names the first bad entry")
+    p_export = audit_sub.add_parser("export", help="decrypted compliance export (audited)")
+    p_export.add_argument("--since", help="ISO time, inclusive")
+    p_export.add_argument("--until", help="ISO time, exclusive")
+    p_export.add_argument("--staff", required=True)
+    p_export.add_argument("--output", help="file to write (mode 600); default standard output")
+
+    p_keys = sub.add_parser("keys", help="master keyring")
+    keys_sub = p_keys.add_subparsers(dest="action", required=True)
+    p_init = keys_sub.add_parser("init", help="create a keyring file")
+    p_init.add_argument("--file")
+    p_rotate = keys_sub.add_parser("rotate", help="add a master key and re-wrap every data key")
+    p_rotate.add_argument("--staff")
+
+    p_retention = sub.add_parser("retention", help="delete patient text past its retention (audited)")
+    retention_sub = p_retention.add_subparsers(dest="action", required=True)
+    p_purge = retention_sub.add_parser("purge", help="delete old conversations and resolved cases' message text")
+    p_purge.add_argument("--days", type=int, help="conversation retention in days (default: clinic.yml, 30)")
+    p_purge.add_argument("--case-days", type=int, help="case message retention in days (default: clinic.yml, 30)")
+    p_purge.add_argument("--staff", required=True)
+
+    p_forget = sub.add_parser("forget", help="delete one patient's conversation and case text (audited)")
+    p_forget.add_argument("--channel", required=True, help="rest, facebook, x ...")
+    p_forget.add_argument("--sender", required=True, help="the channel's user id")
+    p_forget.add_argument("--staff", required=True)
+
+    p_worker = sub.add_parser("worker", help="run the handoff worker")
+    p_worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    args = parser.parse_args(argv)
+
+    _use_dev_keyring_if_present()
+    from triage.cases import CaseError
+    from triage.clinic import ClinicConfigError
+    from triage.keys import DecryptionError, KeyStoreError
+    from triage.model import ModelNotFound
+
+    try:
+        if args.command == "classify":
+            if args.file:
+                with open(args.file, encoding="utf-8", errors="replace") as handle:
+                    return classify(handle, sys.stdout, sys.stderr, args.model, args.explain)
+            return classify(sys.stdin, sys.stdout, sys.stderr, args.model, args.explain)
+        if args.command == "clinic":
+            return clinic_check(sys.stdout)
+        if args.command == "cases":
+            return cases_command(args, sys.stdout)
+        if args.command == "audit":
+            return audit_command(args, sys.stdout)
+        if args.command == "keys":
+            return keys_command(args, sys.stdout)
+        if args.command == "retention":
+            return retention_command(args, sys.stdout)
+        if args.command == "forget":
+            return forget_command(args, sys.stdout)
+        return worker_command(args, sys.stdout)
+    except (ModelNotFound, ClinicConfigError, FileNotFoundError, CaseError, KeyStoreError, DecryptionError,
+            CliError) as exc:
+        print(f"triage: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

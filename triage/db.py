@@ -1,0 +1,153 @@
+"""One SQLAlchemy database for the audit log, cases and the notice outbox.
+
+SQLite by default (a file under var/), PostgreSQL through one URL in
+TRIAGE_DB_URL. Written in SQLAlchemy 2.0 style (Core, `future=True`).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Dict, Optional
+
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table,
+                        Text, create_engine, event, text)
+from sqlalchemy.engine import Engine
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_URL = "TRIAGE_DB_URL"
+DEFAULT_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'triage.db'}"
+
+metadata = MetaData()
+
+audit_log = Table(
+    "audit_log", metadata,
+    # seq is the position in the hash chain; a second writer racing for the same
+    # position fails on the primary key instead of forking the chain.
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("ts", String(32), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("case_id", String(36), index=True),
+    Column("channel", String(32)),
+    Column("confidence", Float),
+    Column("outcome", String(64), nullable=False),
+    Column("key_id", String(16)),
+    # intent, details: sealed, since an intent name such as "disclose_mental_health" is itself PHI
+    Column("payload", Text),
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("sender_ref", String(64), nullable=False, index=True),  # keyed HMAC of channel + user id
+    Column("sender_sealed", Text, nullable=False),  # the raw id, sealed: needed to reply and resume
+    Column("decision", String(16), nullable=False),
+    Column("intent_sealed", Text, nullable=False),
+    Column("confidence", Float),
+    Column("language", String(8)),
+    Column("priority", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sla_due_at", DateTime(timezone=True), nullable=False),
+    Column("last_activity_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("resolved_by", String(64)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("outcome", String(64)),
+    Column("correction_sealed", Text),
+    Column("renotified_at", DateTime(timezone=True)),
+    Column("resume_state", String(16)),  # pending | done | failed
+    Column("resume_reason", String(16)),  # resolved | idle
+    Column("paused", Boolean, nullable=False, default=True),  # the bot is paused for this sender
+    Column("idle_note_pending", Boolean, nullable=False, default=False),
+    Column("key_id", String(16)),
+)
+Index("ix_cases_open", cases.c.status, cases.c.priority, cases.c.sla_due_at)
+
+case_messages = Table(
+    "case_messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("author", String(64), nullable=False),  # patient | bot | staff:<id>
+    Column("key_id", String(16)),
+    Column("body_sealed", Text),  # NULL once purged by retention
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("case_id", String(36), index=True),
+    Column("target", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON, never message text
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", String(200)),
+)
+
+_engines: Dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def url_from_env() -> str:
+    return os.environ.get(ENV_URL) or DEFAULT_URL
+
+
+def _sqlite_serialised_writes(engine: Engine) -> None:
+    """pysqlite starts transactions lazily, which lets two writers read the same
+    chain head. BEGIN IMMEDIATE takes the write lock at the start instead."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def engine(url: Optional[str] = None) -> Engine:
+    """The engine for ``url`` (default TRIAGE_DB_URL), with tables created."""
+    url = url or url_from_env()
+    with _lock:
+        if url not in _engines:
+            if url.startswith("sqlite:///"):
+                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+                eng = create_engine(url, future=True, connect_args={"timeout": 30})
+                _sqlite_serialised_writes(eng)
+            else:
+                eng = create_engine(url, future=True, pool_pre_ping=True)
+            metadata.create_all(eng)
+            _engines[url] = eng
+        return _engines[url]
+
+
+def is_postgres(eng: Engine) -> bool:
+    return eng.dialect.name == "postgresql"
+
+
+def lock_chain(connection, eng: Engine) -> None:
+    """Serialises audit appends across processes for the current transaction."""
+    if is_postgres(eng):
+        connection.execute(text("SELECT pg_advisory_xact_lock(727100)"))
+    # SQLite: BEGIN IMMEDIATE already holds the database write lock.
+
+
+def dispose_all() -> None:
+    with _lock:
+        for eng in _engines.values():
+            eng.dispose()
+        _engines.clear()

@@ -1,0 +1,146 @@
+"""The handoff flow around the Rasa conversation: escalate, hold, resume.
+
+- ``escalate`` (called by action_escalate) opens a case, queues the staff
+  notice and audits; the action then pauses the conversation.
+- ``intercept`` (called by our input channels before Rasa sees a message)
+  attaches messages sent while a case holds the conversation, and answers a
+  crisis even then: a paused bot must not stay silent to "I want to die".
+- ``resume`` un-pauses the conversation through Rasa's HTTP API.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+from urllib.parse import quote
+
+import requests
+
+from triage import DECISION_CRISIS, clinic as clinic_config, redflags
+from triage.audit import AuditLog
+from triage.cases import NORMAL, Cases, Policy
+from triage.keys import KeyStore
+from triage.notify import Notifier
+from triage.replies import Replies, reply_for
+
+logger = logging.getLogger(__name__)
+
+ENV_RASA_URL = "TRIAGE_RASA_URL"
+ENV_TOKEN = "RASA_AUTH_TOKEN"
+TOKEN_FILE = Path(__file__).resolve().parent.parent / "var" / "rasa-token"
+
+
+@dataclass
+class Services:
+    keys: KeyStore
+    audit: AuditLog
+    cases: Cases
+    notifier: Notifier
+
+    @classmethod
+    def from_env(cls) -> "Services":
+        from triage import db, keys
+
+        store = keys.default()
+        audit = AuditLog(store, db.engine())
+        cases = Cases(store, audit, Policy.from_clinic(clinic_config.current()))
+        return cls(store, audit, cases, Notifier(audit))
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    return Services.from_env()
+
+
+def escalate(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
+    """Opens a case (or adds to the sender's open one) and queues the staff notice."""
+    existing = svc.cases.active_case(channel, sender_id)
+    if existing:
+        svc.cases.attach(existing["id"], text, channel=channel)
+        svc.cases.set_paused(existing["id"], True)
+        if triage.get("decision") == DECISION_CRISIS and existing["priority"] == NORMAL:
+            svc.cases.make_urgent(existing["id"], channel)
+            svc.notifier.enqueue(svc.cases.get(existing["id"]), "case_urgent")
+        return existing["id"]
+    case_id = svc.cases.open_case(channel, sender_id, triage, text)
+    svc.notifier.enqueue(svc.cases.get(case_id))
+    return case_id
+
+
+def active_case_id(svc: Services, sender_id: str, channel: str) -> Optional[str]:
+    case = svc.cases.active_case(channel, sender_id)
+    return case["id"] if case else None
+
+
+@dataclass
+class Intercepted:
+    replies: List[str]
+    consumed: bool = False  # True: the message was handled here and must not reach Rasa
+    case_id: Optional[str] = None  # the sender's active case before this message
+
+
+def intercept(svc: Services, sender_id: str, channel: str, text: str,
+              metadata: Optional[Mapping[str, Any]] = None) -> Intercepted:
+    """Runs before Rasa handles a message; returns texts to send the patient first."""
+    from triage import retention, tracker_store
+
+    if retention.is_forget_command(text):
+        retention.forget(svc, tracker_store.from_endpoints(), channel, sender_id, actor="patient")
+        language = (svc.cases.active_case(channel, sender_id) or {}).get("language")
+        replies = Replies(clinic_config.current(), language or clinic_config.current().default_language)
+        return Intercepted([replies.phrase("forgotten")], consumed=True)
+    case = svc.cases.active_case(channel, sender_id)
+    case_id = case["id"] if case else None
+    if case and case["paused"]:
+        if not text and (metadata or {}).get("attachments"):
+            text = "[attachment, not stored]"
+        svc.cases.attach(case["id"], text, channel=channel)
+        if redflags.scan(text):
+            if case["priority"] == NORMAL:
+                svc.cases.make_urgent(case["id"], channel)
+            svc.notifier.enqueue(svc.cases.get(case["id"]), "case_urgent")
+            reply = reply_for({"decision": DECISION_CRISIS, "intent": "", "language": case["language"]})
+            svc.audit.append("replied", case_id=case["id"], channel=channel, outcome="crisis_followup")
+            return Intercepted([reply], case_id=case_id)
+        return Intercepted([], case_id=case_id)
+    if svc.cases.pending_idle_note(channel, sender_id):
+        language = (case or {}).get("language") or clinic_config.current().default_language
+        return Intercepted([Replies(clinic_config.current(), language).phrase("idle_resumed")], case_id=case_id)
+    return Intercepted([], case_id=case_id)
+
+
+def rasa_url() -> str:
+    return os.environ.get(ENV_RASA_URL) or f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"
+
+
+def rasa_token() -> Optional[str]:
+    token = os.environ.get(ENV_TOKEN)
+    if token:
+        return token
+    try:
+        return TOKEN_FILE.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def resume(svc: Services, case: Mapping[str, Any], reason: str, session=requests) -> bool:
+    """Un-pauses the conversation in Rasa. False (and stays pending) when Rasa is unreachable."""
+    sender_id = svc.cases.sender_id(case)
+    url = f"{rasa_url()}/conversations/{quote(sender_id, safe='')}/tracker/events"
+    params = {"token": rasa_token()} if rasa_token() else {}
+    try:
+        # action_listen closes the turn of any message stored while paused, so the
+        # next message starts a clean turn that the rules recognise.
+        response = session.post(url, params=params, timeout=(3.05, 10),
+                                json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}])
+    except (requests.RequestException, OSError) as exc:
+        logger.warning("resume of case %s failed: %s", case["id"], type(exc).__name__)
+        return False
+    if response.status_code >= 300:
+        logger.warning("resume of case %s failed: Rasa answered HTTP %s", case["id"], response.status_code)
+        return False
+    svc.cases.mark_resumed(case["id"], case["channel"], reason)
+    return True
