@@ -1,0 +1,1 @@
+"""Input channels: one connector per module, as in rasa/core/channels/."""

@@ -1,0 +1,266 @@
+"""Facebook Messenger connector, served at /webhooks/facebook/webhook.
+
+Hardened against the gaps of rasa/core/channels/facebook.py: it verifies
+X-Hub-Signature-256 in constant time and answers 403 to anything else, handles
+every event of a batch, ignores standby/echo/delivery/read/handover events,
+never turns an attachment into text, deduplicates redeliveries by mid, answers
+200 at once and processes afterwards, and sends through `requests` with timeouts.
+
+Settings (environment, see ../shared/DESIGN.md): FACEBOOK_VERIFY_TOKEN,
+FACEBOOK_APP_SECRET, FACEBOOK_PAGE_ACCESS_TOKEN, FACEBOOK_GRAPH_URL,
+FACEBOOK_INBOX_APP_ID. Without its secrets the channel is not served (404).
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+import requests
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
+from triage.channels.base import deliver
+from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
+                                     post_with_retry, process_events, reject, send_async, setting, signed_json)
+from triage.replies import Replies, reply_for
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "facebook"
+DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
+MAX_TEXT = 2000  # Messenger's limit per message
+TIMEOUT = (3.05, 10)
+
+
+@dataclass
+class MessengerEvent:
+    kind: str  # message | postback | comment | ignored
+    sender_id: str = ""
+    page_id: str = ""
+    text: str = ""
+    event_id: Optional[str] = None
+    attachments: List[Dict[str, str]] = field(default_factory=list)
+    comment_id: str = ""
+
+
+def parse(payload: Dict[str, Any]) -> List[MessengerEvent]:
+    """Every event in every entry; events that are not for the bot come back as
+    ``ignored``; a malformed event is skipped without spoiling the others."""
+    if payload.get("object") != "page":
+        raise Rejected(400, "unsupported object type")
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise Rejected(400, "missing entry list")
+    events: List[MessengerEvent] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        page_id = str(entry.get("id", ""))
+        for raw in entry.get("messaging") or []:
+            try:
+                events.append(_messaging(raw, page_id))
+            except (KeyError, TypeError, AttributeError):
+                logger.warning("messenger: skipped a malformed messaging event")
+        # standby: another app owns the thread (e.g. staff in the inbox); not ours to answer
+        events.extend(MessengerEvent("ignored") for _ in entry.get("standby") or [])
+        for change in entry.get("changes") or []:
+            try:
+                events.append(_change(change, page_id))
+            except (KeyError, TypeError, AttributeError):
+                logger.warning("messenger: skipped a malformed feed change")
+    return events
+
+
+def _messaging(raw: Dict[str, Any], page_id: str) -> MessengerEvent:
+    sender = str(raw["sender"]["id"])
+    message = raw.get("message")
+    if isinstance(message, dict):
+        if message.get("is_echo"):
+            return MessengerEvent("ignored")
+        quick = (message.get("quick_reply") or {}).get("payload")
+        text = quick if isinstance(quick, str) and quick else message.get("text") or ""
+        attachments = [{"type": str(a.get("type", "file"))} for a in message.get("attachments") or []
+                       if isinstance(a, dict)]
+        if not isinstance(text, str):
+            raise TypeError("text is not a string")
+        return MessengerEvent("message", sender, page_id, text, message.get("mid"), attachments)
+    postback = raw.get("postback")
+    if isinstance(postback, dict):
+        text = postback.get("payload") or postback.get("title") or ""
+        event_id = postback.get("mid") or f"postback:{sender}:{raw.get('timestamp')}"
+        return MessengerEvent("postback", sender, page_id, str(text), event_id)
+    # delivery, read, reaction, optin, referral, pass/take/request_thread_control, app_roles ...
+    return MessengerEvent("ignored")
+
+
+def _change(change: Dict[str, Any], page_id: str) -> MessengerEvent:
+    value = change.get("value") or {}
+    if change.get("field") != "feed" or value.get("item") != "comment" or value.get("verb") != "add":
+        return MessengerEvent("ignored")
+    author = str((value.get("from") or {}).get("id", ""))
+    if not author or author == page_id:  # the page's own comments
+        return MessengerEvent("ignored")
+    comment_id = str(value["comment_id"])
+    return MessengerEvent("comment", author, page_id, str(value.get("message") or ""), f"comment:{comment_id}",
+                          comment_id=comment_id)
+
+
+class GraphClient:
+    """Meta's Graph API: send, handover, comments. Blocking; call via send_async."""
+
+    def __init__(self, page_access_token: str, graph_url: str, session: Optional[requests.Session] = None) -> None:
+        self.token = page_access_token
+        self.graph_url = graph_url.rstrip("/")
+        self.session = session or requests.Session()
+
+    def _post(self, path: str, body: Dict[str, Any], name: str) -> Any:
+        return post_with_retry(self.session, f"{self.graph_url}/{path}", name=f"messenger {name}",
+                               params={"access_token": self.token}, json=body, timeout=TIMEOUT)
+
+    def send(self, recipient: Dict[str, str], message: Dict[str, Any], messaging_type: str = "RESPONSE",
+             tag: Optional[str] = None) -> None:
+        body = {"recipient": recipient, "messaging_type": messaging_type, "message": message}
+        if tag:
+            body["tag"] = tag
+        self._post("me/messages", body, "send")
+
+    def send_text(self, psid: str, text: str, messaging_type: str = "RESPONSE", tag: Optional[str] = None) -> None:
+        for chunk in split_text(text, MAX_TEXT):
+            self.send({"id": psid}, {"text": chunk}, messaging_type, tag)
+
+    def pass_thread_control(self, psid: str, target_app_id: str, metadata: str) -> None:
+        self._post("me/pass_thread_control", {"recipient": {"id": psid}, "target_app_id": target_app_id,
+                                              "metadata": metadata}, "pass_thread_control")
+
+    def reply_to_comment(self, comment_id: str, text: str) -> None:
+        self._post(f"{comment_id}/comments", {"message": text}, "comment reply")
+
+    def private_reply(self, comment_id: str, text: str) -> None:
+        self.send({"comment_id": comment_id}, {"text": text[:MAX_TEXT]})
+
+
+def split_text(text: str, limit: int) -> List[str]:
+    chunks, rest = [], text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        chunks.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    return chunks + ([rest] if rest else [])
+
+
+class MessengerOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    def __init__(self, client: GraphClient) -> None:
+        self.client = client
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await send_async(self.client.send_text, recipient_id, text)
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        quick = [{"content_type": "text", "title": str(b.get("title", ""))[:20], "payload": str(b.get("payload", ""))}
+                 for b in buttons[:13]]
+        await send_async(self.client.send, {"id": recipient_id}, {"text": text[:MAX_TEXT], "quick_replies": quick})
+
+
+class MessengerInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "MessengerInput":
+        return cls(
+            verify_token=setting(credentials, "verify", "FACEBOOK_VERIFY_TOKEN"),
+            app_secret=setting(credentials, "secret", "FACEBOOK_APP_SECRET"),
+            page_access_token=setting(credentials, "page-access-token", "FACEBOOK_PAGE_ACCESS_TOKEN"),
+            graph_url=setting(credentials, "graph-url", "FACEBOOK_GRAPH_URL", DEFAULT_GRAPH_URL),
+            inbox_app_id=setting(credentials, "inbox-app-id", "FACEBOOK_INBOX_APP_ID"),
+        )
+
+    def __init__(self, verify_token: str, app_secret: str, page_access_token: str,
+                 graph_url: str = DEFAULT_GRAPH_URL, inbox_app_id: str = "") -> None:
+        self.verify_token = verify_token
+        self.app_secret = app_secret
+        self.client = GraphClient(page_access_token, graph_url)
+        self.inbox_app_id = inbox_app_id
+        self.configured = bool(verify_token and app_secret and page_access_token)
+        if not self.configured:
+            logger.warning("messenger: FACEBOOK_VERIFY_TOKEN, FACEBOOK_APP_SECRET and FACEBOOK_PAGE_ACCESS_TOKEN "
+                           "are not all set; /webhooks/facebook/webhook answers 404")
+
+    def verify_signature(self, body: bytes, header: Optional[str]) -> bool:
+        return hmac_matches(self.app_secret, body, header, lambda digest: digest.hex())
+
+    def get_output_channel(self) -> OutputChannel:
+        return MessengerOutput(self.client)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("triage_messenger_webhook", __name__)
+
+        add_health_route(hook, self)
+
+        @hook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            if not self.configured:
+                return not_configured()
+            token = request.args.get("hub.verify_token") or ""
+            if request.args.get("hub.mode") == "subscribe" and hmac.compare_digest(
+                    token.encode("utf-8"), self.verify_token.encode("utf-8")):
+                return response.text(request.args.get("hub.challenge") or "")
+            return response.text("forbidden", status=403)
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.configured:
+                return not_configured()
+            try:
+                events = parse(signed_json(request, self.verify_signature, "X-Hub-Signature-256"))
+            except Rejected as exc:
+                return reject(exc)
+            wanted = [e for e in events if e.kind != "ignored"]
+            if wanted:
+                in_background(request.app, "messenger", lambda: self._process(request.app, wanted, on_new_message))
+            return response.text("EVENT_RECEIVED")
+
+        return hook
+
+    async def _process(self, app, events: List[MessengerEvent], on_new_message) -> None:
+        async def handle(event: MessengerEvent) -> None:
+            if event.kind == "comment":
+                await self._comment(app, event)
+                return
+            metadata = {"channel": CHANNEL, "page_id": event.page_id}
+            if event.attachments:
+                metadata["attachments"] = event.attachments
+            message = UserMessage(event.text, self.get_output_channel(), event.sender_id,
+                                  input_channel=CHANNEL, message_id=event.event_id, metadata=metadata)
+            case_id = await deliver(on_new_message, message)
+            if case_id and self.inbox_app_id:
+                await send_async(self.client.pass_thread_control, event.sender_id, self.inbox_app_id,
+                                 f"triage case {case_id}")
+
+        await process_events(CHANNEL, events, handle)
+
+    async def _comment(self, app, event: MessengerEvent) -> None:
+        """Public comment: never discuss health in public, never echo the comment."""
+        parsed = await app.ctx.agent.parse_message(event.text)
+        triage = parsed.get("triage") or {"decision": "private", "intent": ""}  # no decision: fail private
+        if triage["decision"] == DECISION_ANSWER:
+            await send_async(self.client.reply_to_comment, event.comment_id, reply_for(triage, event.text))
+            return
+        public_key = "public_crisis" if triage["decision"] == DECISION_CRISIS else "public_private"
+        clinic = clinic_config.current()
+        await send_async(self.client.reply_to_comment, event.comment_id,
+                         Replies(clinic, triage.get("language")).phrase(public_key))
+        await send_async(self.client.private_reply, event.comment_id, reply_for(triage))
+        await send_async(handoff.escalate, handoff.services(), event.sender_id, "facebook_comment", triage, event.text)

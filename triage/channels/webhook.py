@@ -1,0 +1,179 @@
+"""What the Messenger and X webhooks share: reading a signed body safely,
+deduplicating redelivered events, and processing after a fast 200."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sqlalchemy import Column, DateTime, String, Table, delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from triage import db
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024  # Meta and X send small JSON; anything larger is not theirs
+
+seen_events = Table(
+    "seen_events", db.metadata,
+    Column("key", String(64), primary_key=True),  # SHA-256 of channel + platform event id
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def setting(credentials: Optional[Dict[str, Any]], key: str, env: str, default: str = "") -> str:
+    """A channel setting: credentials.yml first, then the contract's environment variable."""
+    value = (credentials or {}).get(key)
+    return str(value) if value else os.environ.get(env, default)
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def reject(exc: Rejected) -> HTTPResponse:
+    return response.json({"error": exc.reason}, status=exc.status)
+
+
+def signed_json(request: Request, verify: Callable[[bytes, Optional[str]], bool], header: str) -> Dict[str, Any]:
+    """The request's JSON object, after the signature check. Order matters: size and
+    signature are checked before the body is parsed, so a forged body costs nothing."""
+    body = request.body or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise Rejected(413, "body too large")
+    if not verify(body, request.headers.get(header)):
+        raise Rejected(403, "signature missing or invalid")
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise Rejected(415, "content type must be application/json")
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Rejected(400, "body is not UTF-8 JSON") from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "body must be a JSON object")
+    return payload
+
+
+def hmac_matches(secret: str, body: bytes, given: Optional[str], encode: Callable[[bytes], str]) -> bool:
+    if not secret or not given or not given.startswith("sha256="):
+        return False
+    expected = "sha256=" + encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected.encode("utf-8"), given.strip().encode("utf-8"))
+
+
+def first_time(channel: str, event_id: Optional[str]) -> bool:
+    """True the first time an event id is seen (across restarts and replicas)."""
+    if not event_id:
+        return True
+    key = hashlib.sha256(f"{channel}\x1f{event_id}".encode("utf-8")).hexdigest()
+    from triage.cases import utcnow
+
+    try:
+        with db.engine().begin() as connection:
+            connection.execute(insert(seen_events).values(key=key, seen_at=utcnow()))
+        return True
+    except IntegrityError:
+        return False
+
+
+def forget_old_events(days: int = 14) -> int:
+    import datetime as dt
+
+    from triage.cases import utcnow
+
+    with db.engine().begin() as connection:
+        return connection.execute(delete(seen_events).where(
+            seen_events.c.seen_at < utcnow() - dt.timedelta(days=days))).rowcount
+
+
+def not_configured() -> HTTPResponse:
+    return response.json({"error": "channel not configured"}, status=404)
+
+
+def add_health_route(hook, channel) -> None:
+    @hook.route("/", methods=["GET"])
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok" if channel.configured else "not configured"})
+
+
+async def process_events(channel: str, events, handle: Callable[[Any], Awaitable[None]]) -> None:
+    """Handles events one by one, in order (a patient's messages must not overtake
+    each other), skipping redeliveries; one failing event never loses the others."""
+    for event in events:
+        try:
+            if first_time(channel, event.event_id):
+                await handle(event)
+        except Exception as exc:  # noqa: BLE001
+            logger.error("%s: an event failed (%s)", channel, type(exc).__name__)
+
+
+def in_background(app, name: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Runs ``work`` after the webhook has answered; a crash is logged without text."""
+
+    async def guarded() -> None:
+        try:
+            await work()
+        except Exception as exc:  # noqa: BLE001
+            logger.error("%s: processing failed (%s)", name, type(exc).__name__)
+
+    app.add_task(guarded())
+
+
+def post_with_retry(session, url: str, *, name: str, attempts: int = 5, **kwargs) -> Any:
+    """POST that survives HTTP 429 and passing 5xx/network errors without losing the
+    message: waits for retry-after / x-rate-limit-reset (capped), else backs off."""
+    last_error = "no attempt"
+    for attempt in range(1, attempts + 1):
+        try:
+            result = session.post(url, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - requests and OS errors alike
+            last_error = type(exc).__name__
+            wait = min(30.0, 0.5 * 2 ** attempt)
+        else:
+            if result.status_code < 300:
+                return result
+            last_error = f"HTTP {result.status_code}"
+            if result.status_code == 429:
+                wait = _rate_limit_wait(result.headers)
+            elif result.status_code >= 500:
+                wait = min(30.0, 0.5 * 2 ** attempt)
+            else:
+                break  # a 4xx other than 429 will not get better by retrying
+        if attempt < attempts:
+            time.sleep(wait)
+    logger.error("%s: send failed after retries (%s)", name, last_error)
+    raise RuntimeError(f"{name}: send failed ({last_error})")
+
+
+def _rate_limit_wait(headers) -> float:
+    retry_after = headers.get("retry-after")
+    if retry_after:
+        try:
+            return min(900.0, max(0.0, float(retry_after)))
+        except ValueError:
+            pass
+    reset = headers.get("x-rate-limit-reset")
+    if reset:
+        try:
+            return min(900.0, max(0.0, float(reset) - time.time()))
+        except ValueError:
+            pass
+    return 5.0
+
+
+async def send_async(func: Callable[..., Any], *args, **kwargs) -> Any:
+    """Blocking HTTP (requests) off the event loop."""
+    return await asyncio.to_thread(func, *args, **kwargs)

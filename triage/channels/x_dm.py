@@ -1,0 +1,167 @@
+"""X (Twitter) direct messages connector, served at /webhooks/x/webhook.
+
+- GET ?crc_token=...: the CRC answer, sha256= base64 HMAC with the consumer secret;
+- POST: `x-twitter-webhooks-signature` checked in constant time, else 403;
+  DMs go to Rasa (our own DMs are ignored, redeliveries deduplicated), mentions
+  get a public "please DM us" without echoing;
+- replies go out through POST /2/dm_conversations/with/{id}/messages with
+  OAuth 1.0a user context; HTTP 429 is waited out, not dropped.
+
+Settings: X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET,
+X_USER_ID, X_API_URL. Without its secrets the channel is not served (404).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+import requests
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from requests_oauthlib import OAuth1
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
+from triage.channels import x_events
+from triage.channels.base import deliver
+from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
+                                     post_with_retry, process_events, reject, send_async, setting, signed_json)
+from triage.replies import Replies
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "x"
+DEFAULT_API_URL = "https://api.x.com"
+MAX_DM = 10000
+TIMEOUT = (3.05, 10)
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def crc_response(consumer_secret: str, crc_token: str) -> Dict[str, str]:
+    digest = hmac.new(consumer_secret.encode("utf-8"), crc_token.encode("utf-8"), hashlib.sha256).digest()
+    return {"response_token": "sha256=" + _b64(digest)}
+
+
+class XClient:
+    def __init__(self, api_url: str, auth: Optional[OAuth1], session: Optional[requests.Session] = None) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.auth = auth
+        self.session = session or requests.Session()
+
+    def send_dm(self, participant_id: str, text: str) -> None:
+        for start in range(0, max(len(text), 1), MAX_DM):
+            post_with_retry(self.session, f"{self.api_url}/2/dm_conversations/with/{participant_id}/messages",
+                            name="x send", auth=self.auth, json={"text": text[start:start + MAX_DM]},
+                            timeout=TIMEOUT, attempts=6)
+
+    def reply_publicly(self, tweet_id: str, text: str) -> None:
+        post_with_retry(self.session, f"{self.api_url}/2/tweets", name="x reply", auth=self.auth,
+                        json={"text": text[:280], "reply": {"in_reply_to_tweet_id": tweet_id}}, timeout=TIMEOUT)
+
+
+class XOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    def __init__(self, client: XClient) -> None:
+        self.client = client
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await send_async(self.client.send_dm, recipient_id, text)
+
+
+class XInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "XInput":
+        def get(key: str, env: str, default: str = "") -> str:
+            return setting(credentials, key, env, default)
+
+        return cls(get("consumer_key", "X_CONSUMER_KEY"), get("consumer_secret", "X_CONSUMER_SECRET"),
+                   get("access_token", "X_ACCESS_TOKEN"), get("access_token_secret", "X_ACCESS_TOKEN_SECRET"),
+                   get("user_id", "X_USER_ID"), get("api_url", "X_API_URL", DEFAULT_API_URL))
+
+    def __init__(self, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str,
+                 user_id: str, api_url: str = DEFAULT_API_URL) -> None:
+        self.consumer_secret = consumer_secret
+        self.user_id = user_id
+        self.configured = all((consumer_key, consumer_secret, access_token, access_token_secret, user_id))
+        auth = OAuth1(consumer_key, consumer_secret, access_token, access_token_secret) if self.configured else None
+        self.client = XClient(api_url, auth)
+        if not self.configured:
+            logger.warning("x: X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET and "
+                           "X_USER_ID are not all set; /webhooks/x/webhook answers 404")
+
+    def verify_signature(self, body: bytes, header: Optional[str]) -> bool:
+        return hmac_matches(self.consumer_secret, body, header, _b64)
+
+    def get_output_channel(self) -> OutputChannel:
+        return XOutput(self.client)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("triage_x_webhook", __name__)
+
+        add_health_route(hook, self)
+
+        @hook.route("/webhook", methods=["GET"])
+        async def crc(request: Request) -> HTTPResponse:
+            if not self.configured:
+                return not_configured()
+            token = request.args.get("crc_token")
+            if not token:
+                return response.json({"error": "crc_token missing"}, status=400)
+            return response.json(crc_response(self.consumer_secret, token))
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.configured:
+                return not_configured()
+            try:
+                payload = signed_json(request, self.verify_signature, "x-twitter-webhooks-signature")
+                events = x_events.parse(payload, self.user_id)
+            except Rejected as exc:
+                return reject(exc)
+            except x_events.PayloadError as exc:
+                return response.json({"error": str(exc)}, status=400)
+            wanted = [e for e in events if e.kind != "ignored"]
+            if wanted:
+                in_background(request.app, "x", lambda: self._process(request.app, wanted, on_new_message))
+            return response.json({"status": "received"})
+
+        return hook
+
+    async def _process(self, app, events: List[x_events.XEvent], on_new_message) -> None:
+        async def handle(event: x_events.XEvent) -> None:
+            if event.kind == "mention":
+                await self._mention(app, event)
+                return
+            metadata = {"channel": CHANNEL}
+            if event.attachments:
+                metadata["attachments"] = event.attachments
+            await deliver(on_new_message, UserMessage(event.text, self.get_output_channel(), event.sender_id,
+                                                      input_channel=CHANNEL, message_id=event.event_id,
+                                                      metadata=metadata))
+
+        await process_events(CHANNEL, events, handle)
+
+    async def _mention(self, app, event: x_events.XEvent) -> None:
+        """A public mention: health -> "please DM us"; routine -> a pointer to DMs too,
+        since a tweet is too short for our answers and is public."""
+        parsed = await app.ctx.agent.parse_message(event.text)
+        triage = parsed.get("triage") or {"decision": "private"}  # no decision: fail private
+        key = "public_dm_us_crisis" if triage["decision"] == DECISION_CRISIS else "public_dm_us"
+        text = Replies(clinic_config.current(), triage.get("language")).phrase(key)
+        await send_async(self.client.reply_publicly, event.event_id, text)
+        if triage["decision"] != DECISION_ANSWER:
+            await send_async(handoff.escalate, handoff.services(), event.sender_id, "x_mention", triage, event.text)
