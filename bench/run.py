@@ -1,0 +1,144 @@
+"""`make bench`: prints figures and writes reports/bench.json and reports/bench.md.
+
+    python -m bench.run [--quick]      --quick: tiny loads, for the smoke test
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TRIAGE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_database(name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_URL, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _serve_and_measure(bot, quick: bool) -> dict:
+    from bench import turns
+
+    started = time.perf_counter()
+    bot.start(timeout=600)
+    figures = {"cold_start_s": round(time.perf_counter() - started, 1)}
+    figures["turn_1_sender"] = turns.sequential(bot.url, 20 if quick else 200)
+    figures["turn_16_senders"] = turns.parallel(bot.url, 16, 2 if quick else 10)
+    figures["turn_64_senders"] = turns.parallel(bot.url, 64, 1 if quick else 5)
+    figures["model_parse"] = turns.parse_latency(bot.url, bot.env["RASA_AUTH_TOKEN"], 20 if quick else 200)
+    rasa_pids = turns.process_pids(f"--port\0{bot.rasa_port}".encode())
+    action_pids = turns.process_pids(f"--port\0{bot.actions_port}".encode())
+    figures["peak_rss_mb"] = {"rasa": max((turns.peak_rss_mb(p) or 0) for p in rasa_pids) if rasa_pids else None,
+                              "actions": max((turns.peak_rss_mb(p) or 0) for p in action_pids) if action_pids else None}
+    bot.stop()
+    return figures
+
+
+def turn_figures(quick: bool) -> dict:
+    """Ours (make run) against stock Rasa, in one run on this machine."""
+    from bench import turns
+    from tests.servers import Assistant
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        print("turns: ours (encrypted store, triage, handoff) ...", flush=True)
+        (tmp / "ours").mkdir()
+        ours = _serve_and_measure(Assistant(tmp / "ours"), quick)
+        print("turns: training stock Rasa (rasa init config) on our data ...", flush=True)
+        stock_model = turns.train_stock(tmp, quick)
+        (tmp / "stock-run").mkdir()
+        (tmp / "stock-credentials.yml").write_text("rest:\n")
+        stock_bot = Assistant(tmp / "stock-run", {"TRIAGE_MODEL": str(stock_model["model"]),
+                                                  "TRIAGE_CREDENTIALS": str(tmp / "stock-credentials.yml")},
+                              tracker_yaml="tracker_store:\n  type: in_memory\n")
+        print("turns: stock Rasa ...", flush=True)
+        stock = _serve_and_measure(stock_bot, quick)
+        stock["train_seconds"] = stock_model["train_seconds"]
+    table = [
+        ("turn p50 ms, 1 sender", ours["turn_1_sender"]["p50_ms"], stock["turn_1_sender"]["p50_ms"]),
+        ("turn p95 ms, 1 sender", ours["turn_1_sender"]["p95_ms"], stock["turn_1_sender"]["p95_ms"]),
+        ("turns/s, 16 senders", ours["turn_16_senders"]["turns_per_s"], stock["turn_16_senders"]["turns_per_s"]),
+        ("turn p95 ms, 16 senders", ours["turn_16_senders"]["p95_ms"], stock["turn_16_senders"]["p95_ms"]),
+        ("turns/s, 64 senders", ours["turn_64_senders"]["turns_per_s"], stock["turn_64_senders"]["turns_per_s"]),
+        ("turn p95 ms, 64 senders", ours["turn_64_senders"]["p95_ms"], stock["turn_64_senders"]["p95_ms"]),
+        ("/model/parse p50 ms", ours["model_parse"]["p50_ms"], stock["model_parse"]["p50_ms"]),
+        ("/model/parse p95 ms", ours["model_parse"]["p95_ms"], stock["model_parse"]["p95_ms"]),
+        ("cold start to serving, s", ours["cold_start_s"], stock["cold_start_s"]),
+        ("peak RSS Rasa, MB", ours["peak_rss_mb"]["rasa"], stock["peak_rss_mb"]["rasa"]),
+        ("peak RSS action server, MB", ours["peak_rss_mb"]["actions"], stock["peak_rss_mb"]["actions"]),
+        ("training, s", _our_training_seconds(), stock["train_seconds"]),
+    ]
+    return {"turns": {"ours": ours, "stock": stock, "table": table}}
+
+
+def _our_training_seconds():
+    """From the last `make train` (scripts/train-if-needed records it)."""
+    record = ROOT / "models" / ".train-seconds"
+    return float(record.read_text()) if record.exists() else "not retrained"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "reports"))
+    parser.add_argument("--skip-turns", action="store_true", help="stores only (no servers, no stock training)")
+    args = parser.parse_args(argv)
+
+    from bench import audit
+    from triage import db
+    from triage.keys import KeyStore
+
+    appends, entries = (50, 1000) if args.quick else (2000, 100_000)
+    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": args.quick}
+    with tempfile.TemporaryDirectory() as tmp:
+        keys = KeyStore.create_file(Path(tmp) / "keys.json")
+        print(f"audit log: {appends} appends, verify {entries} entries ...", flush=True)
+        results["audit_sqlite"] = audit.run(keys, f"sqlite:///{tmp}/bench.db", appends, entries)
+        from bench import tracker
+
+        print("tracker store: stock SQLTrackerStore vs encrypted, per turn ...", flush=True)
+        results["tracker_store_sqlite"] = tracker.run(keys, Path(tmp), 40 if args.quick else 400)
+        pg = _pg_database("triage_bench")
+        results["audit_postgres"] = audit.run(keys, pg, appends, entries)
+        db.dispose_all()
+
+    if not args.skip_turns:
+        results.update(turn_figures(args.quick))
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2))
+    lines = ["| figure | SQLite | PostgreSQL |", "|---|---|---|",
+             f"| audit appends/s (one process) | {results['audit_sqlite']['appends_per_second']} | {results['audit_postgres']['appends_per_second']} |",
+             f"| audit verify, {entries} entries (s) | {results['audit_sqlite']['verify_seconds']} | {results['audit_postgres']['verify_seconds']} |"]
+    t = results["tracker_store_sqlite"]
+    lines += ["", "| tracker store, one turn (SQLite) | p50 ms | p95 ms |", "|---|---|---|",
+              f"| stock SQLTrackerStore | {t['stock_p50_ms']} | {t['stock_p95_ms']} |",
+              f"| EncryptedSQLTrackerStore | {t['encrypted_p50_ms']} | {t['encrypted_p95_ms']} |",
+              f"| overhead | {t['overhead_p50_ms']} | {t['overhead_p95_ms']} |"]
+    (out / "bench.md").write_text("\n".join(lines) + "\n")
+    if "turns" in results:
+        lines += ["", "| turn figures | ours | stock Rasa | ours/stock |", "|---|---|---|---|"]
+        for name, ours, stock in results["turns"]["table"]:
+            ratio = f"{ours / stock:.2f}" if isinstance(ours, (int, float)) and isinstance(stock, (int, float)) and stock else "-"
+            lines.append(f"| {name} | {ours} | {stock} | {ratio} |")
+        (out / "bench.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"written: {out / 'bench.json'}, {out / 'bench.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

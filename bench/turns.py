@@ -1,0 +1,134 @@
+"""Turn latency, throughput, /model/parse, cold start and peak memory, measured
+against the running servers exactly as `make run` starts them.
+
+"Stock Rasa" is the default `rasa init` pipeline and policies with in-memory
+stores, trained on our domain and data, talking to the same action server.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGES = ["what are your opening hours", "where can i park", "do you take private insurance",
+            "how do i get a copy of my records", "thanks", "are you open on saturday",
+            "wann habt ihr offen", "cuál es el horario de visitas"]
+
+# The pipeline and policies `rasa init` writes (Rasa 3.6), with optional epoch overrides.
+STOCK_CONFIG = {
+    "recipe": "default.v1", "language": "en", "assistant_id": "stock-bench",
+    "pipeline": [
+        {"name": "WhitespaceTokenizer"}, {"name": "RegexFeaturizer"}, {"name": "LexicalSyntacticFeaturizer"},
+        {"name": "CountVectorsFeaturizer"},
+        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
+        {"name": "DIETClassifier", "epochs": 100, "constrain_similarities": True},
+        {"name": "EntitySynonymMapper"},
+        {"name": "ResponseSelector", "epochs": 100, "constrain_similarities": True},
+        {"name": "FallbackClassifier", "threshold": 0.3, "ambiguity_threshold": 0.1},
+    ],
+    "policies": [
+        {"name": "MemoizationPolicy"}, {"name": "RulePolicy"},
+        {"name": "UnexpecTEDIntentPolicy", "max_history": 5, "epochs": 100},
+        {"name": "TEDPolicy", "max_history": 5, "epochs": 100, "constrain_similarities": True},
+    ],
+}
+
+
+def percentile(values: List[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def peak_rss_mb(pid: int) -> Optional[float]:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return round(int(match.group(1)) / 1024, 1) if match else None
+
+
+def process_pids(pattern: bytes) -> List[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if pattern in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def turn(url: str, sender: str, text: str) -> float:
+    start = time.perf_counter()
+    response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=120)
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status_code != 200 or not response.json():
+        raise RuntimeError(f"turn failed: HTTP {response.status_code}")
+    return elapsed
+
+
+def sequential(url: str, turns: int) -> Dict[str, float]:
+    timings = [turn(url, "bench-seq", MESSAGES[i % len(MESSAGES)]) for i in range(turns)]
+    return {"p50_ms": round(statistics.median(timings), 1), "p95_ms": round(percentile(timings, 0.95), 1)}
+
+
+def parallel(url: str, senders: int, per_sender: int) -> Dict[str, float]:
+    def one(index: int) -> List[float]:
+        return [turn(url, f"bench-c{senders}-{index}", MESSAGES[(index + i) % len(MESSAGES)]) for i in range(per_sender)]
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=senders) as pool:
+        timings = [t for chunk in pool.map(one, range(senders)) for t in chunk]
+    wall = time.perf_counter() - start
+    return {"turns_per_s": round(len(timings) / wall, 1), "p95_ms": round(percentile(timings, 0.95), 1)}
+
+
+def parse_latency(url: str, token: str, count: int) -> Dict[str, float]:
+    timings = []
+    for i in range(count):
+        start = time.perf_counter()
+        response = requests.post(f"{url}/model/parse", params={"token": token}, json={"text": MESSAGES[i % len(MESSAGES)]},
+                                 timeout=60)
+        response.raise_for_status()
+        timings.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": round(statistics.median(timings), 1), "p95_ms": round(percentile(timings, 0.95), 1)}
+
+
+def train_stock(workdir: Path, quick: bool) -> Dict[str, object]:
+    """Trains the stock config on our domain and data; returns the model path and time."""
+    project = workdir / "stock"
+    project.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load(yaml.safe_dump(STOCK_CONFIG))
+    if quick:
+        for item in config["pipeline"] + config["policies"]:
+            if "epochs" in item:
+                item["epochs"] = 1
+    (project / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # The stock bot answers every intent with a plain response, as `rasa init`'s bot does:
+    # no custom actions, no triage, no handoff.
+    intents = yaml.safe_load((ROOT / "domain.yml").read_text())["intents"]
+    (project / "domain.yml").write_text(yaml.safe_dump({
+        "version": "3.1", "intents": intents,
+        "responses": {"utter_answer": [{"text": "Thanks for your message."}]},
+        "session_config": {"session_expiration_time": 60, "carry_over_slots_to_new_session": True}}))
+    shutil.copytree(ROOT / "data" / "nlu", project / "data" / "nlu", dirs_exist_ok=True)
+    (project / "data" / "rules.yml").write_text(yaml.safe_dump({"version": "3.1", "rules": [
+        {"rule": f"answer {intent}", "steps": [{"intent": intent}, {"action": "utter_answer"}]}
+        for intent in intents + ["nlu_fallback"]]}))
+    start = time.perf_counter()
+    subprocess.run([str(ROOT / ".venv/bin/rasa"), "train", "--fixed-model-name", "stock", "--out",
+                    str(project / "models"), "--config", str(project / "config.yml"), "--domain",
+                    str(project / "domain.yml"), "--data", str(project / "data")],
+                   cwd=project, check=True, capture_output=True)
+    return {"model": project / "models" / "stock.tar.gz", "train_seconds": round(time.perf_counter() - start, 1)}
