@@ -1,0 +1,69 @@
+"""Webhook payloads in the platforms' documented formats, and their signatures."""
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+
+FB_SECRET = "test-app-secret"
+FB_VERIFY = "test-verify-token"
+FB_PAGE = "1122334455"
+X_SECRET = "test-consumer-secret"
+X_USER = "4337869213"
+
+
+def fb_signature(body: bytes, secret: str = FB_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def x_signature(body: bytes, secret: str = X_SECRET) -> str:
+    return "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def fb_text(psid: str, text: str, mid: str = None) -> dict:
+    return {"sender": {"id": psid}, "recipient": {"id": FB_PAGE}, "timestamp": int(time.time() * 1000),
+            "message": {"mid": mid or f"m_{uuid.uuid4().hex}", "text": text}}
+
+
+def fb_batch(*messaging, standby=None, changes=None) -> dict:
+    entry = {"id": FB_PAGE, "time": int(time.time() * 1000)}
+    if messaging:
+        entry["messaging"] = list(messaging)
+    if standby:
+        entry["standby"] = standby
+    if changes:
+        entry["changes"] = changes
+    return {"object": "page", "entry": [entry]}
+
+
+def fb_attachment(psid: str) -> dict:
+    return {"sender": {"id": psid}, "recipient": {"id": FB_PAGE}, "timestamp": int(time.time() * 1000),
+            "message": {"mid": f"m_{uuid.uuid4().hex}", "attachments": [
+                {"type": "image", "payload": {"url": "https://scontent.example/photo.jpg"}}]}}
+
+
+def fb_comment(author: str, text: str) -> dict:
+    comment = f"{FB_PAGE}_{uuid.uuid4().int % 10**12}"
+    return {"field": "feed", "value": {"from": {"id": author, "name": "A Person"}, "item": "comment",
+                                       "comment_id": comment, "post_id": f"{FB_PAGE}_999", "parent_id": f"{FB_PAGE}_999",
+                                       "verb": "add", "created_time": int(time.time()), "message": text}}
+
+
+def x_dm(sender: str, text: str, event_id: str = None) -> dict:
+    return {"for_user_id": X_USER, "direct_message_events": [{
+        "type": "message_create", "id": event_id or str(uuid.uuid4().int % 10**18),
+        "created_timestamp": str(int(time.time() * 1000)),
+        "message_create": {"target": {"recipient_id": X_USER}, "sender_id": sender,
+                           "message_data": {"text": text, "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []}}}}],
+        "users": {sender: {"id": sender, "name": "Patient", "screen_name": "patient"}}}
+
+
+def x_mention(author: str, text: str) -> dict:
+    return {"for_user_id": X_USER, "tweet_create_events": [{
+        "id_str": str(uuid.uuid4().int % 10**18), "text": f"@clinic {text}", "user": {"id_str": author, "screen_name": "someone"},
+        "entities": {"user_mentions": [{"id_str": X_USER, "screen_name": "clinic"}]}}]}
+
+
+def encode(payload) -> bytes:
+    return json.dumps(payload).encode()

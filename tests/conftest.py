@@ -1,0 +1,72 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def parser():
+    """The trained model, loaded once, through the same path as `triage classify`."""
+    from triage.model import Parser
+
+    return Parser()
+
+
+PG_ADMIN_URL = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database on the machine's real server, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"triage_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the production path must be tested, not skipped
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is needed for this test: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    from triage import db
+
+    db.dispose_all()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def empty_pg(url: str) -> str:
+    """Drops the tracker table and our tables, so a test starts on an empty database."""
+    from sqlalchemy import create_engine, text
+
+    from triage import db
+
+    engine = create_engine(url, future=True)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS events"))
+    db.metadata.drop_all(engine)
+    engine.dispose()
+    db.dispose_all()
+    return url
+
+
+@pytest.fixture
+def keystore(tmp_path):
+    from triage.keys import KeyStore
+
+    return KeyStore.create_file(tmp_path / "keys" / "master.json")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """Each store test runs on the embedded default and on the production database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'triage.db'}"
+    return empty_pg(request.getfixturevalue("pg_url"))  # each test starts empty
