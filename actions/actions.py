@@ -42,7 +42,11 @@ class ActionAnswer(Action):
         triage = _triage(tracker)
         if triage["decision"] != DECISION_ANSWER:
             return await ActionEscalate().run(dispatcher, tracker, domain)
-        dispatcher.utter_message(text=reply_for(triage, (tracker.latest_message or {}).get("text") or ""))
+        text = (tracker.latest_message or {}).get("text") or ""
+        dispatcher.utter_message(text=reply_for(triage, text))
+        if triage.get("review"):
+            handoff.queue_for_review(handoff.services(), tracker.sender_id,
+                                     tracker.get_latest_input_channel() or "unknown", triage, text)
         return _language(triage)
 
 
@@ -64,6 +68,8 @@ class ActionEscalate(Action):
                                        (tracker.latest_message or {}).get("text") or "")
             svc.audit.append("replied", case_id=case_id, channel=channel, intent=triage.get("intent"),
                              confidence=triage.get("confidence"), outcome=triage["decision"])
+            handoff.queue_for_review(svc, tracker.sender_id, channel, triage,
+                                     (tracker.latest_message or {}).get("text") or "")
         except Exception as exc:  # noqa: BLE001
             # The patient has their reply either way; staff must hear of the failure.
             logger.error("escalation could not be recorded (%s); the conversation is paused", type(exc).__name__)

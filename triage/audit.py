@@ -28,7 +28,8 @@ GENESIS = "0" * 64
 EVENTS = (
     "escalated", "replied", "notified", "notice_failed", "claimed", "viewed", "resolved", "resumed",
     "key_rotated", "exported", "message_attached", "reply_sent", "renotified", "crisis_followup",
-    "verify", "labelled", "retention_purged", "forgotten", "model_activated",
+    "verify", "labelled", "review_dismissed", "retention_purged", "forgotten", "model_activated",
+    "model_refused",
 )
 SYSTEM = "system"
 

@@ -163,7 +163,7 @@ class Cases:
                                           .order_by(db.case_messages.c.id)).all()
         decrypted = {
             "id": case["id"], "channel": case["channel"], "status": case["status"], "priority": case["priority"],
-            "decision": case["decision"], "intent": self.keys.open(case["intent_sealed"], aad=f"case-intent:{case_id}"),
+            "decision": case["decision"], "intent": self.intent(case),
             "confidence": case["confidence"], "language": case["language"], "created_at": _aware(case["created_at"]),
             "sla_due_at": _aware(case["sla_due_at"]), "claimed_by": case["claimed_by"], "outcome": case["outcome"],
             "messages": [{"ts": _aware(m.ts), "author": m.author,
@@ -172,6 +172,17 @@ class Cases:
         }
         self.audit.append("viewed", actor=f"staff:{staff}", case_id=case_id, channel=case["channel"])
         return decrypted
+
+    def intent(self, case: Mapping[str, Any]) -> str:
+        return self.keys.open(case["intent_sealed"], aad=f"case-intent:{case['id']}")
+
+    def first_patient_message(self, case_id: str) -> Optional[str]:
+        """For the review queue (which de-identifies it); not a staff view, so not audited as one."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(db.case_messages.c.body_sealed).where(
+                db.case_messages.c.case_id == case_id, db.case_messages.c.author == "patient",
+                db.case_messages.c.body_sealed.isnot(None)).order_by(db.case_messages.c.id).limit(1)).first()
+        return self.keys.open(row.body_sealed, aad=f"case-message:{case_id}") if row else None
 
     def sender_id(self, case: Mapping[str, Any]) -> str:
         return self.keys.open(case["sender_sealed"], aad=f"case-sender:{case['id']}")

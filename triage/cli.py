@@ -3,6 +3,7 @@
     triage classify [FILE]                 one message per line in, one JSON object per line out
     triage clinic check                    validate clinic.yml
     triage cases list|show|claim|reply|resolve   staff work on cases (--staff ID is recorded)
+    triage review list|label|dismiss      admins: de-identified review queue, labelling into data/
     triage audit verify|export             the audit chain, and a decrypted compliance export
     triage keys init|rotate                the master keyring
     triage retention purge / triage forget delete patient text (retention, "forget me")
@@ -134,10 +135,53 @@ def cases_command(args, out: IO[str]) -> int:
         svc.cases.claim(args.case_id, args.staff)
         out.write(f"case {args.case_id} claimed by {args.staff}\n")
         return 0
-    case = svc.cases.resolve(args.case_id, args.staff, args.outcome, args.correct_intent, args.was_routine)
-    resumed = handoff.resume(svc, case, "resolved")
+    resumed = handoff.resolve(svc, args.case_id, args.staff, args.outcome, args.correct_intent, args.was_routine)
     out.write(f"case {args.case_id} resolved ({args.outcome}); conversation "
               + ("handed back to the bot\n" if resumed else "will be handed back by the worker when Rasa is reachable\n"))
+    return 0
+
+
+def review_command(args, out: IO[str]) -> int:
+    from pathlib import Path
+
+    from triage import handoff
+    from triage.review import Label, read_labels_csv
+
+    queue = handoff.services().review
+    if args.action == "list":
+        items = queue.list(status=None if args.all else "open", source=args.source, language=args.language,
+                           limit=args.limit)
+        if args.json:
+            for item in items:
+                out.write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
+            return 0
+        for item in items:
+            model = f"model {item['model_intent'] or '-'} {item['confidence'] or 0:.2f}"
+            suggested = f"  staff say: {item['suggested_intent']}" if item.get("suggested_intent") else ""
+            out.write(f"{item['id']}  {_fmt_time(item['created_at'])}  {item['source']:<16} {item['language'] or '-':<5}"
+                      f" {item['decision']}/{item['intent']} ({model}){suggested}"
+                      + (f"  [{item['status']}]" if args.all else "") + "\n")
+            out.write(f"    {item['text']}\n")
+        out.write(f"{len(items)} item(s); text is de-identified. Label with: triage review label ID INTENT --admin NAME\n")
+        return 0
+    actor = f"admin:{args.admin}"
+    if args.action == "dismiss":
+        queue.dismiss(args.item_id, actor)
+        out.write(f"review item {args.item_id} dismissed\n")
+        return 0
+    if args.csv:
+        if args.item_id or args.intent:
+            raise CliError("give either ID INTENT or --csv FILE, not both")
+        labels = read_labels_csv(Path(args.csv))
+    elif args.item_id and args.intent:
+        labels = [Label(args.item_id, args.intent, args.language)]
+    else:
+        raise CliError("give ID INTENT, or --csv FILE with rows id,intent[,language]")
+    data_dir = Path(args.data_dir or os.environ.get("TRIAGE_DATA_DIR") or Path(__file__).resolve().parent.parent / "data")
+    for result in queue.label(labels, actor, data_dir):
+        verb = "added to" if result["added"] else "already in"
+        out.write(f"{result['item']}: {result['intent']} ({result['language']}) {verb} {result['file']}\n")
+    out.write("Retrain with `triage train` (the safety gate decides whether the new model goes live).\n")
     return 0
 
 
@@ -182,7 +226,8 @@ def keys_command(args, out: IO[str]) -> int:
     from triage import tracker_store
 
     store = tracker_store.from_endpoints()
-    changed = svc.audit.rewrap_all() + svc.cases.rewrap_all() + (store.rewrap_all() if store else 0)
+    changed = (svc.audit.rewrap_all() + svc.cases.rewrap_all() + svc.review.rewrap_all()
+               + (store.rewrap_all() if store else 0))
     svc.audit.append("key_rotated", actor=f"staff:{args.staff}" if args.staff else "system",
                      details={"from": old, "to": new, "rewrapped": changed})
     out.write(f"new master key {new} is active; {changed} record(s) re-wrapped; {old} kept for older backups\n")
@@ -260,6 +305,27 @@ def main(argv: Optional[list] = None) -> int:
     p_resolve.add_argument("--correct-intent", help="the intent the message really had (feeds the review queue)")
     p_resolve.add_argument("--was-routine", action="store_true", help="the escalation was not needed")
 
+    from triage.review import SOURCES
+
+    p_review = sub.add_parser("review", help="admins: de-identified review queue and labelling")
+    review_sub = p_review.add_subparsers(dest="action", required=True)
+    p_rlist = review_sub.add_parser("list", help="messages worth a look (low confidence, fallback, staff corrections)")
+    p_rlist.add_argument("--source", choices=SOURCES)
+    p_rlist.add_argument("--language", choices=["en", "de", "es", "other"])
+    p_rlist.add_argument("--limit", type=int, default=100)
+    p_rlist.add_argument("--all", action="store_true", help="include labelled and dismissed items")
+    p_rlist.add_argument("--json", action="store_true", help="one JSON object per line")
+    p_label = review_sub.add_parser("label", help="add an item to the training data under INTENT (audited)")
+    p_label.add_argument("item_id", nargs="?")
+    p_label.add_argument("intent", nargs="?")
+    p_label.add_argument("--csv", help="batch: a CSV file of id,intent[,language]; all rows or none")
+    p_label.add_argument("--language", choices=["en", "de", "es"], help="override the detected language")
+    p_label.add_argument("--admin", required=True)
+    p_label.add_argument("--data-dir", help="training data directory (default: data/)")
+    p_dismiss = review_sub.add_parser("dismiss", help="take an item off the queue without labelling (audited)")
+    p_dismiss.add_argument("item_id")
+    p_dismiss.add_argument("--admin", required=True)
+
     p_audit = sub.add_parser("audit", help="audit log")
     audit_sub = p_audit.add_subparsers(dest="action", required=True)
     audit_sub.add_parser("verify", help="walk the hash chain; names the first bad entry")
@@ -297,6 +363,7 @@ def main(argv: Optional[list] = None) -> int:
     from triage.clinic import ClinicConfigError
     from triage.keys import DecryptionError, KeyStoreError
     from triage.model import ModelNotFound
+    from triage.review import ReviewError
 
     try:
         if args.command == "classify":
@@ -310,6 +377,8 @@ def main(argv: Optional[list] = None) -> int:
             return cases_command(args, sys.stdout)
         if args.command == "audit":
             return audit_command(args, sys.stdout)
+        if args.command == "review":
+            return review_command(args, sys.stdout)
         if args.command == "keys":
             return keys_command(args, sys.stdout)
         if args.command == "retention":
@@ -318,7 +387,7 @@ def main(argv: Optional[list] = None) -> int:
             return forget_command(args, sys.stdout)
         return worker_command(args, sys.stdout)
     except (ModelNotFound, ClinicConfigError, FileNotFoundError, CaseError, KeyStoreError, DecryptionError,
-            CliError) as exc:
+            CliError, ReviewError) as exc:
         print(f"triage: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -79,6 +79,24 @@ case_messages = Table(
     Column("body_sealed", Text),  # NULL once purged by retention
 )
 
+# Messages worth an admin's look (low confidence, fallback, staff corrections).
+# Only the de-identified text is kept, and sealed: the original never reaches the queue.
+review_items = Table(
+    "review_items", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("source", String(24), nullable=False),  # low_confidence | nlu_fallback | staff_correction
+    Column("channel", String(32)),
+    Column("sender_ref", String(64), index=True),  # for "forget me"
+    Column("case_id", String(36)),
+    Column("language", String(8)),
+    Column("key_id", String(16)),
+    Column("payload_sealed", Text, nullable=False),  # de-identified text, decision, intents, confidence
+    Column("status", String(16), nullable=False),  # open | labelled | dismissed
+    Column("labelled_by", String(64)),
+    Column("labelled_at", DateTime(timezone=True)),
+)
+
 outbox = Table(
     "outbox", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -24,6 +24,8 @@ from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, health, i
 from triage.text import has_letters
 
 Ranking = Sequence[Tuple[str, float]]
+# Decisions the model was unsure about; they go to the admins' review queue.
+REVIEW_REASONS = {"low_confidence", "low_confidence_health", "sensitive_mass"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Triage:
     reasons: List[str] = field(default_factory=list)
     model_intent: Optional[str] = None
     model_confidence: float = 0.0
+    # Worth an admin's look: the model was unsure (triage.review queues it, de-identified).
+    review: bool = False
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -85,7 +89,10 @@ def decide(
     lang = language.detect(text, hint=_language_hint(metadata), default=settings.default_language)
 
     def result(decision: str, intent: str, reason: str, confidence: float = model_conf, **extra) -> Triage:
-        return Triage(decision, intent, round(confidence, 4), lang, [reason] + extra.get("more", []), model_intent, round(model_conf, 4))
+        review = reason in REVIEW_REASONS or (reason in ("model_routine", "model_sensitive")
+                                              and model_conf < settings.low_confidence)
+        return Triage(decision, intent, round(confidence, 4), lang, [reason] + extra.get("more", []), model_intent,
+                      round(model_conf, 4), review)
 
     flags = redflags.scan(text)
     if flags:

@@ -25,6 +25,7 @@ from triage.cases import NORMAL, Cases, Policy
 from triage.keys import KeyStore
 from triage.notify import Notifier
 from triage.replies import Replies, reply_for
+from triage.review import ReviewQueue
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,11 @@ class Services:
     audit: AuditLog
     cases: Cases
     notifier: Notifier
+    review: Optional[ReviewQueue] = None
+
+    def __post_init__(self) -> None:
+        if self.review is None:
+            self.review = ReviewQueue(self.keys, self.audit)
 
     @classmethod
     def from_env(cls) -> "Services":
@@ -47,7 +53,7 @@ class Services:
         store = keys.default()
         audit = AuditLog(store, db.engine())
         cases = Cases(store, audit, Policy.from_clinic(clinic_config.current()))
-        return cls(store, audit, cases, Notifier(audit))
+        return cls(store, audit, cases, Notifier(audit), ReviewQueue(store, audit))
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +74,34 @@ def escalate(svc: Services, sender_id: str, channel: str, triage: Mapping[str, A
     case_id = svc.cases.open_case(channel, sender_id, triage, text)
     svc.notifier.enqueue(svc.cases.get(case_id))
     return case_id
+
+
+def queue_for_review(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> None:
+    """Queues a message the model was unsure about for the admins, de-identified.
+    Never fails the patient's turn."""
+    if not triage.get("review"):
+        return
+    source = "nlu_fallback" if triage.get("intent") == "nlu_fallback" else "low_confidence"
+    try:
+        svc.review.add(source, text, triage, channel=channel, sender_id=sender_id)
+    except Exception as exc:  # noqa: BLE001
+        logger.error("could not queue a message for review (%s)", type(exc).__name__)
+
+
+def resolve(svc: Services, case_id: str, staff: str, outcome: str, correct_intent: Optional[str] = None,
+            was_routine: bool = False) -> bool:
+    """Resolves a case, queues a staff correction for review, and hands the
+    conversation back to the bot. False when Rasa was unreachable (the worker retries)."""
+    case = svc.cases.resolve(case_id, staff, outcome, correct_intent, was_routine)
+    if correct_intent or was_routine:
+        text = svc.cases.first_patient_message(case_id)
+        if text:
+            triage = {"decision": case["decision"], "intent": svc.cases.intent(case), "language": case["language"],
+                      "confidence": case["confidence"], "reasons": ["staff_correction"]}
+            svc.review.add("staff_correction", text, triage, channel=case["channel"],
+                           sender_id=svc.cases.sender_id(case), case_id=case_id,
+                           suggested_intent=correct_intent or "routine (intent not given)")
+    return resume(svc, case, "resolved")
 
 
 def active_case_id(svc: Services, sender_id: str, channel: str) -> Optional[str]:

@@ -48,7 +48,8 @@ def purge(svc: Services, tracker_store, policy: Policy, actor: str, now: Optiona
         messages = connection.execute(update(db.case_messages).where(
             db.case_messages.c.ts < cutoff, db.case_messages.c.body_sealed.isnot(None),
             db.case_messages.c.case_id.in_(resolved_ids)).values(body_sealed=None)).rowcount
-    result = {"tracker_events_deleted": events, "case_messages_cleared": messages,
+    review = svc.review.purge_older_than(now - dt.timedelta(days=policy.conversation_days))
+    result = {"tracker_events_deleted": events, "case_messages_cleared": messages, "review_items_deleted": review,
               "conversation_days": policy.conversation_days, "case_message_days": policy.case_message_days}
     svc.audit.append("retention_purged", actor=actor, outcome="ok", details=result)
     return result
@@ -63,6 +64,8 @@ def forget(svc: Services, tracker_store, channel: str, sender_id: str, actor: st
         messages = connection.execute(update(db.case_messages).where(
             db.case_messages.c.case_id.in_(case_ids), db.case_messages.c.body_sealed.isnot(None))
             .values(body_sealed=None)).rowcount if case_ids else 0
-    result = {"tracker_events_deleted": events, "case_messages_cleared": messages, "cases": len(case_ids)}
+    review = svc.review.forget(channel, sender_id)
+    result = {"tracker_events_deleted": events, "case_messages_cleared": messages, "cases": len(case_ids),
+              "review_items_deleted": review}
     svc.audit.append("forgotten", actor=actor, channel=channel, outcome="ok", details=result)
     return result
