@@ -8,13 +8,14 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 # Rasa's telemetry and its Sentry error reports would send data off the premises.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install model train validate run run-prod shell test clean bench
+.PHONY: help install model train validate run run-prod shell test clean bench eval
 
 help:
 	@echo "make run     install what is missing, train if needed, serve on http://localhost:5005"
 	@echo "make test    install what is missing and run every test"
 	@echo "make shell   chat with the assistant in the terminal"
-	@echo "make train   retrain now if data/config changed"
+	@echo "make train   retrain if data/config changed; the new model goes live only through the safety gate"
+	@echo "make eval    evaluation report in reports/, compared with Rasa's default pipeline"
 
 install:
 	@scripts/setup-venv
@@ -40,6 +41,9 @@ test: model
 
 clean:
 	rm -rf models var .pytest_cache
+
+eval: model
+	@.venv/bin/triage eval
 
 bench: install
 	@.venv/bin/python -m bench.run

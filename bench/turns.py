@@ -18,29 +18,12 @@ from typing import Dict, List, Optional
 import requests
 import yaml
 
+from triage import baseline
+
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ["what are your opening hours", "where can i park", "do you take private insurance",
             "how do i get a copy of my records", "thanks", "are you open on saturday",
             "wann habt ihr offen", "cuál es el horario de visitas"]
-
-# The pipeline and policies `rasa init` writes (Rasa 3.6), with optional epoch overrides.
-STOCK_CONFIG = {
-    "recipe": "default.v1", "language": "en", "assistant_id": "stock-bench",
-    "pipeline": [
-        {"name": "WhitespaceTokenizer"}, {"name": "RegexFeaturizer"}, {"name": "LexicalSyntacticFeaturizer"},
-        {"name": "CountVectorsFeaturizer"},
-        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
-        {"name": "DIETClassifier", "epochs": 100, "constrain_similarities": True},
-        {"name": "EntitySynonymMapper"},
-        {"name": "ResponseSelector", "epochs": 100, "constrain_similarities": True},
-        {"name": "FallbackClassifier", "threshold": 0.3, "ambiguity_threshold": 0.1},
-    ],
-    "policies": [
-        {"name": "MemoizationPolicy"}, {"name": "RulePolicy"},
-        {"name": "UnexpecTEDIntentPolicy", "max_history": 5, "epochs": 100},
-        {"name": "TEDPolicy", "max_history": 5, "epochs": 100, "constrain_similarities": True},
-    ],
-}
 
 
 def percentile(values: List[float], q: float) -> float:
@@ -109,11 +92,7 @@ def train_stock(workdir: Path, quick: bool) -> Dict[str, object]:
     """Trains the stock config on our domain and data; returns the model path and time."""
     project = workdir / "stock"
     project.mkdir(parents=True, exist_ok=True)
-    config = yaml.safe_load(yaml.safe_dump(STOCK_CONFIG))
-    if quick:
-        for item in config["pipeline"] + config["policies"]:
-            if "epochs" in item:
-                item["epochs"] = 1
+    config = baseline.config(epochs=1 if quick else None)
     (project / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     # The stock bot answers every intent with a plain response, as `rasa init`'s bot does:
     # no custom actions, no triage, no handoff.

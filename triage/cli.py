@@ -4,6 +4,8 @@
     triage clinic check                    validate clinic.yml
     triage cases list|show|claim|reply|resolve   staff work on cases (--staff ID is recorded)
     triage review list|label|dismiss      admins: de-identified review queue, labelling into data/
+    triage train [--force --admin NAME]    retrain behind the held-out safety gate
+    triage eval                            evaluation report in reports/ (vs Rasa's default pipeline)
     triage audit verify|export             the audit chain, and a decrypted compliance export
     triage keys init|rotate                the master keyring
     triage retention purge / triage forget delete patient text (retention, "forget me")
@@ -185,6 +187,27 @@ def review_command(args, out: IO[str]) -> int:
     return 0
 
 
+def train_command(args, out: IO[str]) -> int:
+    from pathlib import Path
+
+    from triage import training
+
+    if args.force and not args.admin:
+        raise CliError("--force needs --admin NAME: overriding the safety gate is recorded with who did it")
+    actor = f"admin:{args.admin}" if args.admin else "system"
+    project = Path(args.project) if args.project else training.PROJECT_ROOT
+    return training.train(project, out, force=args.force, actor=actor, margin=args.margin, if_needed=args.if_needed)
+
+
+def eval_command(args, out: IO[str]) -> int:
+    from pathlib import Path
+
+    from triage import report
+
+    return report.run(Path(args.reports), out, model=args.model, baseline=not args.no_baseline,
+                      baseline_epochs=args.baseline_epochs)
+
+
 def audit_command(args, out: IO[str]) -> int:
     from triage import handoff
 
@@ -326,6 +349,23 @@ def main(argv: Optional[list] = None) -> int:
     p_dismiss.add_argument("item_id")
     p_dismiss.add_argument("--admin", required=True)
 
+    from triage.training import MARGIN
+
+    p_train = sub.add_parser("train", help="retrain; the new model goes live only if it passes the safety gate")
+    p_train.add_argument("--force", action="store_true", help="activate even if the gate refuses (audited; needs --admin)")
+    p_train.add_argument("--admin", help="who is training (recorded in the audit log)")
+    p_train.add_argument("--margin", type=float, default=MARGIN,
+                         help=f"how much worse than the serving model a figure may be (default {MARGIN})")
+    p_train.add_argument("--if-needed", action="store_true", help="do nothing if the data did not change (make run)")
+    p_train.add_argument("--project", help="project directory with config.yml, domain.yml, data/ (default: this one)")
+
+    p_eval = sub.add_parser("eval", help="evaluation report in reports/, compared with Rasa's default pipeline")
+    p_eval.add_argument("--model", help="model archive (default: the serving one)")
+    p_eval.add_argument("--reports", default="reports", help="output directory (default reports/)")
+    p_eval.add_argument("--no-baseline", action="store_true", help="skip training Rasa's default pipeline")
+    p_eval.add_argument("--baseline-epochs", type=int,
+                        help="fewer epochs for the default pipeline (quick runs; the report says so)")
+
     p_audit = sub.add_parser("audit", help="audit log")
     audit_sub = p_audit.add_subparsers(dest="action", required=True)
     audit_sub.add_parser("verify", help="walk the hash chain; names the first bad entry")
@@ -364,6 +404,7 @@ def main(argv: Optional[list] = None) -> int:
     from triage.keys import DecryptionError, KeyStoreError
     from triage.model import ModelNotFound
     from triage.review import ReviewError
+    from triage.training import TrainingError
 
     try:
         if args.command == "classify":
@@ -379,6 +420,10 @@ def main(argv: Optional[list] = None) -> int:
             return audit_command(args, sys.stdout)
         if args.command == "review":
             return review_command(args, sys.stdout)
+        if args.command == "train":
+            return train_command(args, sys.stdout)
+        if args.command == "eval":
+            return eval_command(args, sys.stdout)
         if args.command == "keys":
             return keys_command(args, sys.stdout)
         if args.command == "retention":
@@ -387,7 +432,7 @@ def main(argv: Optional[list] = None) -> int:
             return forget_command(args, sys.stdout)
         return worker_command(args, sys.stdout)
     except (ModelNotFound, ClinicConfigError, FileNotFoundError, CaseError, KeyStoreError, DecryptionError,
-            CliError, ReviewError) as exc:
+            CliError, ReviewError, TrainingError) as exc:
         print(f"triage: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
