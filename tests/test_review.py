@@ -131,6 +131,17 @@ def test_staff_correction_feeds_the_queue_and_forget_removes_it(svc):
     assert result["review_items_deleted"] == 1 and svc.review.list(status=None) == []
 
 
+def test_a_wall_of_text_is_shortened_after_deidentification(svc):
+    text = "my knee hurts " * 142 + "call 07700 900123 " * 20
+    item = svc.review.get(svc.review.add("low_confidence", text, LOW))
+    assert len(item["text"]) <= 500 and "knee" in item["text"]
+    # Nine long links shrink to <URL>, so a number near character 2,000 of the original
+    # ends up in the stored text: it must have been matched whole, not cut in half.
+    links = " ".join(f"https://example.org/{'a' * 200}" for _ in range(9))
+    tail = svc.review.get(svc.review.add("low_confidence", links + " call 0770 0900123 please", LOW))
+    assert "<PHONE>" in tail["text"] and "0770" not in tail["text"] and "please" in tail["text"]
+
+
 def test_dismiss_is_audited(svc):
     item = svc.review.add("low_confidence", "asdf", LOW)
     svc.review.dismiss(item, "admin:ben")
