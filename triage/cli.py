@@ -286,6 +286,11 @@ class CliError(RuntimeError):
     pass
 
 
+COMMANDS = {"cases": cases_command, "audit": audit_command, "review": review_command, "train": train_command,
+            "eval": eval_command, "keys": keys_command, "retention": retention_command, "forget": forget_command,
+            "worker": worker_command}
+
+
 def _use_dev_keyring_if_present() -> None:
     """Beside `make run` the staff CLI finds the development keyring it created;
     anywhere else the key must come from the environment."""
@@ -414,23 +419,7 @@ def main(argv: Optional[list] = None) -> int:
             return classify(sys.stdin, sys.stdout, sys.stderr, args.model, args.explain)
         if args.command == "clinic":
             return clinic_check(sys.stdout)
-        if args.command == "cases":
-            return cases_command(args, sys.stdout)
-        if args.command == "audit":
-            return audit_command(args, sys.stdout)
-        if args.command == "review":
-            return review_command(args, sys.stdout)
-        if args.command == "train":
-            return train_command(args, sys.stdout)
-        if args.command == "eval":
-            return eval_command(args, sys.stdout)
-        if args.command == "keys":
-            return keys_command(args, sys.stdout)
-        if args.command == "retention":
-            return retention_command(args, sys.stdout)
-        if args.command == "forget":
-            return forget_command(args, sys.stdout)
-        return worker_command(args, sys.stdout)
+        return COMMANDS[args.command](args, sys.stdout)
     except (ModelNotFound, ClinicConfigError, FileNotFoundError, CaseError, KeyStoreError, DecryptionError,
             CliError, ReviewError, TrainingError) as exc:
         print(f"triage: error: {exc}", file=sys.stderr)
