@@ -39,6 +39,14 @@ def test_every_referenced_file_exists():
         assert re.search(r"^FROM rasa/rasa(-sdk)?:3\.6\.", dockerfile.read_text(), re.M)
 
 
+def test_image_model_goes_through_the_safety_gate():
+    dockerfile = (DOCKER / "Dockerfile.rasa").read_text()
+    assert "triage train" in dockerfile and "tests/heldout" in dockerfile
+    assert not re.search(r"rasa train", dockerfile), "a bare `rasa train` would skip the held-out gate"
+    # the gate must see the project in /app, not an installed copy without tests/heldout
+    assert dockerfile.index("ENV PYTHONPATH=/app") < dockerfile.index("triage train")
+
+
 def test_helm_values_parse_and_take_secrets_from_kubernetes():
     for name in ("rasa-values.yaml", "action-server-values.yaml"):
         values = yaml.safe_load((DOCKER / "helm" / name).read_text())
