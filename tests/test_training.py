@@ -83,7 +83,7 @@ def audit_events(project):
     return [(row["event"], row["actor"]) for row in project["audit"].rows()]
 
 
-def test_good_set_accepted_then_damaged_set_refused_and_force_audited(project):
+def test_good_set_accepted_then_damaged_set_refused_and_force_audited(project, capsys):
     # The admin labelled one more example: a new fingerprint, a real training run.
     routine = project["dir"] / "data/nlu/en/routine.yml"
     routine.write_text(routine.read_text().replace(
@@ -92,7 +92,8 @@ def test_good_set_accepted_then_damaged_set_refused_and_force_audited(project):
     assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-3000:]
     assert "ACCEPTED" in good.stdout and "sensitive_recall" in good.stdout  # the one-screen summary
     good_model = serving(project)
-    assert re.search(r"triage-[0-9a-f]{12}\.tar\.gz$", good_model) and str(project["dir"]) in good_model
+    assert re.fullmatch(r"models/triage-[0-9a-f]{12}\.tar\.gz", good_model)
+    assert (project["dir"] / good_model).exists()
     assert ("model_activated", "admin:ana") in audit_events(project)
 
     # Damage: crisis examples gone, sensitive examples relabelled as a routine intent.
@@ -106,6 +107,12 @@ def test_good_set_accepted_then_damaged_set_refused_and_force_audited(project):
     damaged = triage_train(project)
     assert damaged.returncode == 3, damaged.stdout[-3000:] + damaged.stderr[-3000:]
     assert "REFUSED" in damaged.stdout
+    with capsys.disabled():  # the figures quoted in the notes come from here
+        print("\nretraining gate, held-out figures (figure, language, new, serving, threshold):")
+        for label, output in (("good set", good.stdout), ("damaged set", damaged.stdout)):
+            for line in output.splitlines():
+                if line.startswith(tuple(evaluate.THRESHOLDS)) and " all " in line:
+                    print(f"  {label}: " + " ".join(line.split()))
     assert re.search(r"(sensitive_recall|crisis_recall) = 0\.\d+ \((en|de|es|all)\)", damaged.stdout)
     assert serving(project) == good_model  # the good model keeps serving
     assert not [p for p in (project["dir"] / "models").glob("*.tar.gz") if p.name not in good_model]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Optional, Tuple
@@ -47,7 +48,7 @@ def train_nlu(workdir: Path, epochs: Optional[int] = None) -> Tuple[Path, float]
     (workdir / "config.yml").write_text(yaml.safe_dump(config(epochs), sort_keys=False))
     shutil.copytree(PROJECT_ROOT / "data" / "nlu", workdir / "data" / "nlu", dirs_exist_ok=True)
     start = time.perf_counter()
-    subprocess.run([str(PROJECT_ROOT / ".venv/bin/rasa"), "train", "nlu", "--fixed-model-name", "baseline",
+    subprocess.run([sys.executable, "-m", "rasa", "train", "nlu", "--fixed-model-name", "baseline",
                     "--out", str(workdir / "models"), "--config", str(workdir / "config.yml"),
                     "--nlu", str(workdir / "data" / "nlu")], cwd=workdir, check=True)
     return workdir / "models" / "baseline.tar.gz", round(time.perf_counter() - start, 1)

@@ -19,15 +19,23 @@ class ModelNotFound(RuntimeError):
     pass
 
 
+def pointed_model(models_dir: os.PathLike) -> Optional[Path]:
+    """The archive models/.current names (relative to the project), if it exists."""
+    models = Path(models_dir)
+    pointer = models / ".current"
+    if not pointer.exists():
+        return None
+    path = Path(pointer.read_text().strip())
+    path = path if path.is_absolute() else models.parent / path
+    return path if path.exists() else None
+
+
 def current_model_path(models_dir: Optional[os.PathLike] = None) -> Path:
     """The model `make run` serves: models/.current, else the newest in models/."""
     models = Path(models_dir or PROJECT_ROOT / "models")
-    pointer = models / ".current"
-    if pointer.exists():
-        path = Path(pointer.read_text().strip())
-        path = path if path.is_absolute() else PROJECT_ROOT / path
-        if path.exists():
-            return path
+    pointed = pointed_model(models)
+    if pointed:
+        return pointed
     candidates = sorted(models.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not candidates:
         raise ModelNotFound(f"no trained model in {models}/; run `make train` first")

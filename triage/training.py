@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Dict, List, Optional
 
 from triage import evaluate
+from triage.model import pointed_model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MARGIN = 0.02
@@ -145,8 +146,7 @@ def _activate(candidate: Path, models: Path) -> Path:
             _scores_path(candidate).replace(_scores_path(model))
     # Rasa picks the newest archive when no model is named: keep that the served one too.
     os.utime(model)
-    (models / ".current").write_text(f"{models.name}/{model.name}\n" if models.parent == PROJECT_ROOT
-                                     else f"{model}\n")
+    (models / ".current").write_text(f"{models.name}/{model.name}\n")  # relative: the checkout may move
     cache = cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -158,15 +158,6 @@ def _activate(candidate: Path, models: Path) -> Path:
     return model
 
 
-def _current(models: Path) -> Optional[Path]:
-    pointer = models / ".current"
-    if not pointer.exists():
-        return None
-    path = Path(pointer.read_text().strip())
-    path = path if path.is_absolute() else models.parent / path
-    return path if path.exists() else None
-
-
 def train(project: Path = PROJECT_ROOT, out: IO[str] = sys.stdout, force: bool = False,
           actor: str = "system", margin: float = MARGIN, if_needed: bool = False) -> int:
     project = project.resolve()
@@ -175,7 +166,7 @@ def train(project: Path = PROJECT_ROOT, out: IO[str] = sys.stdout, force: bool =
     name = f"triage-{fingerprint(project)}"
     target = models / f"{name}.tar.gz"
     refused_marker = models / f"{name}.refused"
-    current = _current(models)
+    current = pointed_model(models)
 
     if current == target:
         out.write(f"==> Model up to date: {target.relative_to(project)}\n")
@@ -205,7 +196,7 @@ def train(project: Path = PROJECT_ROOT, out: IO[str] = sys.stdout, force: bool =
         out.write(f"==> Restored {target.name} from {cache_dir()} (validated before)\n")
     elif not candidate.exists():
         out.write("==> Training a new model (data or config changed): about 2 minutes\n")
-        command = [str(PROJECT_ROOT / ".venv" / "bin" / "rasa"), "train", "--fixed-model-name", name,
+        command = [sys.executable, "-m", "rasa", "train", "--fixed-model-name", name,
                    "--out", str(candidates), "--config", str(project / "config.yml"),
                    "--domain", str(project / "domain.yml"), "--data", str(project / "data")]
         result = subprocess.run(command, cwd=project)
