@@ -54,6 +54,11 @@ class Policy:
         return cls({k: int(v) for k, v in sla.items()}, int(idle) if idle else None)
 
 
+def sender_ref(keys: KeyStore, channel: str, sender_id: str) -> str:
+    """The pseudonymous sender reference: a keyed HMAC of channel and user id."""
+    return keys.pseudonym("sender", channel, sender_id)
+
+
 class Cases:
     def __init__(self, keys: KeyStore, audit: AuditLog, policy: Policy = Policy(DEFAULT_SLA_MINUTES),
                  engine: Optional[Engine] = None) -> None:
@@ -63,7 +68,7 @@ class Cases:
         self.engine = engine or audit.engine
 
     def sender_ref(self, channel: str, sender_id: str) -> str:
-        return self.keys.pseudonym("sender", channel, sender_id)
+        return sender_ref(self.keys, channel, sender_id)
 
     # -- patient side --------------------------------------------------------
 

@@ -179,8 +179,7 @@ def review_command(args, out: IO[str]) -> int:
         labels = [Label(args.item_id, args.intent, args.language)]
     else:
         raise CliError("give ID INTENT, or --csv FILE with rows id,intent[,language]")
-    data_dir = Path(args.data_dir or os.environ.get("TRIAGE_DATA_DIR") or Path(__file__).resolve().parent.parent / "data")
-    for result in queue.label(labels, actor, data_dir):
+    for result in queue.label(labels, actor, Path(args.data_dir) if args.data_dir else None):
         verb = "added to" if result["added"] else "already in"
         out.write(f"{result['item']}: {result['intent']} ({result['language']}) {verb} {result['file']}\n")
     out.write("Retrain with `triage train` (the safety gate decides whether the new model goes live).\n")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from triage import db, intents
 from triage.audit import AuditLog
+from triage.cases import sender_ref
 from triage.deid import deidentify
 from triage.keys import KeyStore
 from triage.language import SUPPORTED
@@ -72,7 +74,7 @@ class ReviewQueue:
         if source not in SOURCES:
             raise ValueError(f"unknown review source {source!r}")
         # De-identify the whole text, then shorten: cutting first could split an
-        # identifier so that neither half matches its pattern (100 kB takes ~0.1 s).
+        # identifier so that neither half matches its pattern.
         clean = " ".join(deidentify(text or "").split())[:MAX_EXAMPLE_CHARS]
         if not clean:
             return None
@@ -82,10 +84,10 @@ class ReviewQueue:
                                                                                          triage.get("confidence")),
                    "reasons": list(triage.get("reasons") or []), "suggested_intent": suggested_intent}
         sealed = self.keys.seal(json.dumps(payload, ensure_ascii=False), aad=f"review:{item_id}")
-        sender_ref = self.keys.pseudonym("sender", channel, sender_id) if channel and sender_id else None
+        ref = sender_ref(self.keys, channel, sender_id) if channel and sender_id else None
         with self.engine.begin() as connection:
             connection.execute(insert(db.review_items).values(
-                id=item_id, created_at=_now(), source=source, channel=channel, sender_ref=sender_ref,
+                id=item_id, created_at=_now(), source=source, channel=channel, sender_ref=ref,
                 case_id=case_id, language=triage.get("language"), key_id=sealed.key_id,
                 payload_sealed=sealed.token, status=OPEN))
         return item_id
@@ -142,8 +144,10 @@ class ReviewQueue:
                               "make the evaluation dishonest")
         return item, language, text
 
-    def label(self, labels: Iterable[Label], actor: str, data_dir: Path = PROJECT_ROOT / "data") -> List[Dict[str, Any]]:
-        """Checks every label first, then writes them all: a batch with one bad row writes nothing."""
+    def label(self, labels: Iterable[Label], actor: str, data_dir: Optional[Path] = None) -> List[Dict[str, Any]]:
+        """Checks every label first, then writes them all: a batch with one bad row writes nothing.
+        ``data_dir`` defaults to TRIAGE_DATA_DIR, else the project's data/."""
+        data_dir = Path(data_dir or os.environ.get("TRIAGE_DATA_DIR") or PROJECT_ROOT / "data")
         labels = list(labels)
         checked, errors = [], []
         seen = set()
@@ -189,7 +193,7 @@ class ReviewQueue:
             return connection.execute(delete(db.review_items).where(db.review_items.c.created_at < cutoff)).rowcount
 
     def forget(self, channel: str, sender_id: str) -> int:
-        ref = self.keys.pseudonym("sender", channel, sender_id)
+        ref = sender_ref(self.keys, channel, sender_id)
         with self.engine.begin() as connection:
             return connection.execute(delete(db.review_items).where(db.review_items.c.sender_ref == ref)).rowcount
 
