@@ -27,8 +27,8 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture
-def svc(keystore, tmp_path):
-    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'review.db'}"))
+def svc(keystore, db_url):
+    audit = AuditLog(keystore, db.engine(db_url))
     return Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
                     Notifier(audit, targets=[]))
 
