@@ -142,6 +142,20 @@ def test_a_wall_of_text_is_shortened_after_deidentification(svc):
     assert "<PHONE>" in tail["text"] and "0770" not in tail["text"] and "please" in tail["text"]
 
 
+def test_a_failing_review_queue_does_not_stop_a_resolve(svc, monkeypatch, caplog):
+    private = {"decision": "private", "intent": "disclose_symptoms", "confidence": 0.6, "language": "en"}
+    case_id = svc.cases.open_case("rest", "p-7", private, "my rash is spreading")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(svc.review, "add", broken)
+    handoff.resolve(svc, case_id, "nurse-1", "contacted", correct_intent="ask_services")
+    assert svc.cases.get(case_id)["status"] == "resolved"
+    assert svc.cases.get(case_id)["resume_state"] == "pending"  # the worker hands it back
+    assert "not queued for review" in caplog.text and "rash" not in caplog.text
+
+
 def test_dismiss_is_audited(svc):
     item = svc.review.add("low_confidence", "asdf", LOW)
     svc.review.dismiss(item, "admin:ben")

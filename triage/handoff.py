@@ -94,13 +94,18 @@ def resolve(svc: Services, case_id: str, staff: str, outcome: str, correct_inten
     conversation back to the bot. False when Rasa was unreachable (the worker retries)."""
     case = svc.cases.resolve(case_id, staff, outcome, correct_intent, was_routine)
     if correct_intent or was_routine:
-        text = svc.cases.first_patient_message(case_id)
-        if text:
-            triage = {"decision": case["decision"], "intent": svc.cases.intent(case), "language": case["language"],
-                      "confidence": case["confidence"], "reasons": ["staff_correction"]}
-            svc.review.add("staff_correction", text, triage, channel=case["channel"],
-                           sender_id=svc.cases.sender_id(case), case_id=case_id,
-                           suggested_intent=correct_intent or "routine (intent not given)")
+        try:
+            text = svc.cases.first_patient_message(case_id)
+            if text:
+                triage = {"decision": case["decision"], "intent": svc.cases.intent(case),
+                          "language": case["language"], "confidence": case["confidence"],
+                          "reasons": ["staff_correction"]}
+                svc.review.add("staff_correction", text, triage, channel=case["channel"],
+                               sender_id=svc.cases.sender_id(case), case_id=case_id,
+                               suggested_intent=correct_intent or "routine (intent not given)")
+        except Exception as exc:  # noqa: BLE001
+            # The correction itself is sealed on the case; the patient must still get the bot back.
+            logger.error("case %s: correction not queued for review (%s)", case_id, type(exc).__name__)
     return resume(svc, case, "resolved")
 
 
