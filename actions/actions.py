@@ -12,6 +12,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from triage import DECISION_ANSWER, DECISION_PRIVATE, handoff
+from triage.decision import of_parse_data
 from triage.language import SUPPORTED
 from triage.replies import reply_for
 
@@ -19,11 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def _triage(tracker: Tracker) -> Dict[str, Any]:
-    triage = dict((tracker.latest_message or {}).get("triage") or {})
-    if not triage.get("decision"):
-        # Without a decision we cannot know the message is routine: treat it as private.
-        triage.update(decision=DECISION_PRIVATE, reasons=["no_triage"])
-    return triage
+    return of_parse_data(tracker.latest_message)
 
 
 def _language(triage: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -32,8 +29,8 @@ def _language(triage: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 
 class ActionAnswer(Action):
-    """Answers a routine message. Refuses to answer anything the triage escalated,
-    even when a rule or a "/intent" shortcut routed it here."""
+    """Rasa's core fallback (the rules answer routine messages with utter_answer, in
+    the Rasa server). Answers a routine message; escalates anything else."""
 
     def name(self) -> Text:
         return "action_answer"

@@ -116,3 +116,89 @@ def test_missing_key_fails_at_start(tmp_path, monkeypatch):
     with pytest.raises(KeyStoreError):
         EncryptedSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
     keys.reset_default()
+
+
+def counting_opens(store, monkeypatch):
+    calls = []
+    original = store.keys.open
+
+    def open_(token, aad=""):
+        calls.append(token)
+        return original(token, aad=aad)
+
+    monkeypatch.setattr(store.keys, "open", open_)
+    return calls
+
+
+def test_each_event_is_decrypted_once_per_process(store, monkeypatch):
+    run(store.save(conversation()))
+    opens = counting_opens(store, monkeypatch)
+    first = run(store.retrieve("patient-1"))
+    assert len(opens) == len(first.events) == 6  # the latest session: from SessionStarted on
+    tracker = run(store.retrieve("patient-1"))
+    assert len(opens) == 6  # served from memory
+    assert [e.as_dict() for e in tracker.events] == [e.as_dict() for e in first.events]
+    more = UserUttered("and one more thing", {"name": "greet", "confidence": 0.9})
+    more.timestamp = first.events[-1].timestamp + 1
+    tracker.update(more)
+    run(store.save(tracker))
+    again = run(store.retrieve("patient-1"))
+    assert len(opens) == 6  # what this process saved it already knows
+    assert again.latest_message.text == "and one more thing"
+
+
+def test_the_memory_never_serves_rows_gone_or_altered_in_the_database(store):
+    run(store.save(conversation("gone")))
+    run(store.save(conversation("altered")))
+    assert run(store.retrieve("gone")) and run(store.retrieve("altered"))  # both now in memory
+    with store.engine.begin() as connection:  # as another replica's forget-me would
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id = :r"), {"r": store.conversation_ref("gone")})
+        row = connection.execute(sa.text("SELECT id, data FROM events WHERE sender_id = :r ORDER BY id DESC"),
+                                 {"r": store.conversation_ref("altered")}).first()
+        tampered = row.data[:-8] + ("A" * 8 if not row.data.endswith("A" * 8) else "B" * 8)
+        connection.execute(sa.text("UPDATE events SET data = :d WHERE id = :i"), {"d": tampered, "i": row.id})
+    assert run(store.retrieve("gone")) is None
+    from triage.keys import DecryptionError
+    with pytest.raises(DecryptionError):
+        run(store.retrieve("altered"))
+
+
+def test_the_memory_is_bounded():
+    from triage.tracker_store import PlaintextCache
+
+    cache = PlaintextCache(max_events=10)
+    for n in range(5):
+        cache.put(f"c{n}", {f"t{n}-{i}": "x" for i in range(4)})
+    assert cache.get("c0") == {} and cache.get("c3") and cache.get("c4")
+    assert sum(len(cache.get(f"c{n}")) for n in range(5)) <= 10
+
+
+def test_sqlite_store_uses_the_write_ahead_log(tmp_path, keystore):
+    store = store_for(f"sqlite:///{tmp_path / 'tracker.db'}", keystore)
+    run(store.save(conversation()))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert run(store.retrieve("patient-1")).latest_message.text == CANARY
+
+
+def test_only_the_latest_session_is_read_back_but_all_are_kept(store):
+    old = (dt.datetime.now() - dt.timedelta(hours=3)).timestamp()
+    first = conversation("patient-s", ts=old)
+    run(store.save(first))
+    tracker = run(store.retrieve("patient-s"))
+    for offset, event in enumerate([ActionExecuted("action_session_start"), SessionStarted(),
+                                    ActionExecuted("action_listen"),
+                                    UserUttered("second visit", {"name": "greet", "confidence": 0.9})]):
+        event.timestamp = old + 3600 + offset
+        tracker.update(event)
+    run(store.save(tracker))
+    latest = run(store.retrieve("patient-s"))
+    assert latest.latest_message.text == "second visit"
+    assert [e.type_name for e in latest.events][:2] == ["session_started", "action"]
+    assert CANARY not in [getattr(e, "text", None) for e in latest.events]
+    full = run(store.retrieve_full_tracker("patient-s"))
+    assert [getattr(e, "text", None) for e in full.events].count(CANARY) == 1
+    assert len(full.events) == 7 + 4
+    run(store.save(latest))  # nothing new: nothing written twice
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM events")).scalar_one() == 11

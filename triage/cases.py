@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
-from sqlalchemy import and_, case as sql_case, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case as sql_case, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from triage import DECISION_CRISIS, db, intents
@@ -52,6 +52,14 @@ class Policy:
         sla = {**DEFAULT_SLA_MINUTES, **(settings.get("sla_minutes") or {})}
         idle = settings.get("idle_resume_minutes")
         return cls({k: int(v) for k, v in sla.items()}, int(idle) if idle else None)
+
+
+# Run before every patient message reaches Rasa: built once, not on every call.
+_ACTIVE_CASE = (select(db.cases).where(db.cases.c.sender_ref == bindparam("ref"),
+                                       db.cases.c.status.in_([OPEN, CLAIMED]))
+                .order_by(db.cases.c.created_at.desc()).limit(1))
+_IDLE_NOTE = select(db.cases.c.id).where(db.cases.c.sender_ref == bindparam("ref"),
+                                         db.cases.c.idle_note_pending.is_(True)).limit(1)
 
 
 def sender_ref(keys: KeyStore, channel: str, sender_id: str) -> str:
@@ -101,10 +109,7 @@ class Cases:
     def active_case(self, channel: str, sender_id: str) -> Optional[Dict[str, Any]]:
         """The sender's open or claimed case, if any."""
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(db.cases).where(db.cases.c.sender_ref == self.sender_ref(channel, sender_id),
-                                       db.cases.c.status.in_([OPEN, CLAIMED]))
-                .order_by(db.cases.c.created_at.desc()).limit(1)).first()
+            row = connection.execute(_ACTIVE_CASE, {"ref": self.sender_ref(channel, sender_id)}).first()
         return dict(row._mapping) if row else None
 
     def attach(self, case_id: str, text: str, author: str = "patient", channel: Optional[str] = None,
@@ -129,13 +134,12 @@ class Cases:
 
     def pending_idle_note(self, channel: str, sender_id: str) -> Optional[str]:
         """Takes (clears) the note flag of the sender's idle-resumed case, if set."""
-        query = select(db.cases.c.id).where(db.cases.c.sender_ref == self.sender_ref(channel, sender_id),
-                                            db.cases.c.idle_note_pending.is_(True)).limit(1)
+        ref = {"ref": self.sender_ref(channel, sender_id)}
         with self.engine.connect() as connection:  # read first: almost every message has no note
-            if connection.execute(query).first() is None:
+            if connection.execute(_IDLE_NOTE, ref).first() is None:
                 return None
         with self.engine.begin() as connection:
-            row = connection.execute(query).first()
+            row = connection.execute(_IDLE_NOTE, ref).first()
             if row is None:
                 return None
             connection.execute(update(db.cases).where(db.cases.c.id == row.id).values(idle_note_pending=False))

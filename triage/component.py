@@ -18,9 +18,13 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from triage import rasa_patches
 from triage.decision import Settings, decide
 
 TRIAGE_KEY = "triage"
+
+# The Rasa server imports this module when it loads the model, before any action runs.
+rasa_patches.install()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -137,3 +137,12 @@ def decide(
     if model_intent is None or model_conf < settings.fallback_confidence:
         return result(DECISION_ANSWER, intents.NLU_FALLBACK, "low_confidence")
     return result(DECISION_ANSWER, model_intent, "model_routine")
+
+
+def of_parse_data(parse_data: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """The decision stored on a parsed message (what the actions and the NLG act on).
+    Without one the message cannot be known to be routine, so it is treated as private."""
+    triage = dict((parse_data or {}).get("triage") or {})
+    if not triage.get("decision"):
+        triage.update(decision=DECISION_PRIVATE, reasons=["no_triage"])
+    return triage

@@ -1,0 +1,75 @@
+"""triage/nlg.py: utter_answer is filled from clinic.yml, and never answers an escalation."""
+import asyncio
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from triage import handoff
+from triage.audit import AuditLog
+from triage.cases import Cases
+from triage.nlg import TriageNLG
+from triage.notify import Notifier
+from triage.review import ReviewQueue
+
+DOMAIN = Domain.from_yaml("""
+version: "3.1"
+responses:
+  utter_answer:
+    - text: "placeholder"
+  utter_other:
+    - text: "a plain response"
+""")
+
+
+def tracker_with(text, triage):
+    tracker = DialogueStateTracker("patient-9", [])
+    tracker.update(UserUttered(text, intent={"name": triage.get("intent"), "confidence": 0.9},
+                               parse_data={"intent": {"name": triage.get("intent")}, "triage": triage,
+                                           "text": text}, input_channel="rest"))
+    return tracker
+
+
+def generate(tracker, action="utter_answer"):
+    return asyncio.run(TriageNLG(None, DOMAIN).generate(action, tracker, "rest"))
+
+
+def test_routine_answer_comes_from_the_clinic_facts():
+    message = generate(tracker_with("when are you open?", {"decision": "answer", "intent": "ask_opening_hours",
+                                                          "language": "en", "confidence": 0.97}))
+    assert "Opening hours" in message["text"] and "placeholder" not in message["text"]
+    german = generate(tracker_with("wo kann ich parken", {"decision": "answer", "intent": "ask_location",
+                                                          "language": "de", "confidence": 0.95}))
+    assert "Uferstraße" in german["text"]
+
+
+@pytest.mark.parametrize("triage,expected", [
+    ({"decision": "private", "intent": "disclose_symptoms", "language": "en"}, "privately"),
+    ({"decision": "crisis", "intent": "crisis_self_harm", "language": "en"}, "🚨"),
+    ({}, "privately"),  # no decision at all: treated as private
+])
+def test_an_escalated_message_never_gets_an_automatic_answer(triage, expected):
+    text = "/ask_opening_hours my chest hurts"
+    message = generate(tracker_with(text, triage))
+    assert expected in message["text"] and "Opening hours" not in message["text"]
+    assert "chest" not in message["text"]
+
+
+def test_other_responses_are_rasas_templates():
+    assert generate(tracker_with("hi", {"decision": "answer", "intent": "greet"}), "utter_other")["text"] == \
+        "a plain response"
+
+
+def test_a_low_confidence_answer_is_queued_for_review(keystore, tmp_path, monkeypatch):
+    from triage import db
+
+    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
+    svc = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit), ReviewQueue(keystore, audit))
+    monkeypatch.setattr(handoff, "services", lambda: svc)
+    generate(tracker_with("can i bring my dog Rex Miller to visit", {
+        "decision": "answer", "intent": "ask_visiting_hours", "language": "en", "confidence": 0.6, "review": True}))
+    generate(tracker_with("when are you open", {"decision": "answer", "intent": "ask_opening_hours",
+                                                "language": "en", "confidence": 0.99}))
+    items = svc.review.list()
+    assert len(items) == 1 and items[0]["intent"] == "ask_visiting_hours"

@@ -1,0 +1,52 @@
+"""Routine answers built inside the Rasa server, as a Rasa NLG (endpoints.yml `nlg:`).
+
+Rules send every routine intent to the response `utter_answer`; this generator
+fills it from clinic.yml with the same `reply_for` the action server uses.
+Answering in-process spares each routine turn an action-server call, in which
+Rasa serialises the whole conversation to JSON and the SDK parses it back: the
+cost that grew with every turn of a conversation.
+
+Escalations still go to `action_escalate` on the action server (case, staff
+notice, pause, audit), and so does Rasa's core fallback (`action_answer`).
+
+    nlg:
+      type: triage.nlg.TriageNLG
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from triage import DECISION_ANSWER, handoff
+from triage.decision import of_parse_data
+from triage.replies import reply_for
+
+logger = logging.getLogger(__name__)
+
+ANSWER = "utter_answer"
+
+
+class TriageNLG(TemplatedNaturalLanguageGenerator):
+    def __init__(self, endpoint_config=None, domain=None) -> None:
+        super().__init__(domain.responses if domain else {})
+
+    async def generate(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
+                       **kwargs: Any) -> Optional[Dict[Text, Any]]:
+        if utter_action != ANSWER:
+            return await super().generate(utter_action, tracker, output_channel, **kwargs)
+        message = tracker.latest_message
+        triage = of_parse_data(message.parse_data if message else None)
+        text = (message.text if message else "") or ""
+        if triage["decision"] != DECISION_ANSWER:
+            # Only a "/intent" shortcut or a rule mix-up gets here. Never an automatic
+            # answer: the private or crisis reply, as action_escalate would give.
+            logger.warning("utter_answer for a %s decision; replying as an escalation", triage["decision"])
+            return {"text": reply_for(triage)}
+        if triage.get("review"):
+            await asyncio.to_thread(handoff.queue_for_review, handoff.services(), tracker.sender_id,
+                                    tracker.get_latest_input_channel() or "unknown", triage, text)
+        return {"text": reply_for(triage, text)}
