@@ -36,6 +36,7 @@ shell: model
 
 test: model
 	@scripts/ensure-nginx
+	@scripts/ensure-chromium
 	@echo "==> Running the tests"
 	@.venv/bin/python -m pytest -q
 

@@ -28,12 +28,14 @@ class Assistant:
                  tracker_type: str = "triage.tracker_store.EncryptedSQLTrackerStore",
                  tracker_yaml: Optional[str] = None) -> None:
         self.workdir = workdir
-        self.rasa_port, self.actions_port = free_port(), free_port()
+        self.rasa_port, self.actions_port, self.console_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
+        self.console_url = f"http://127.0.0.1:{self.console_port}"
         endpoints = workdir / "endpoints.yml"
         tracker_yaml = tracker_yaml or (f"tracker_store:\n  type: {tracker_type}\n  dialect: sqlite\n"
                                         f"  db: {workdir / 'tracker.db'}\n")
         endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+                             "  enable_selective_domain: true\nnlg:\n  type: triage.nlg.TriageNLG\n"
                              + tracker_yaml + "lock_store:\n  type: in_memory\n")
         self.endpoints = endpoints
         defaults = {"TRIAGE_DB_URL": f"sqlite:///{workdir / 'triage.db'}", "TRIAGE_STAFF_WEBHOOKS": "",
@@ -44,6 +46,7 @@ class Assistant:
                 KeyStore.create_file(keyring)
             defaults["TRIAGE_MASTER_KEY_FILE"] = str(keyring)
         self.env = {**os.environ, "RASA_PORT": str(self.rasa_port), "ACTIONS_PORT": str(self.actions_port),
+                    "TRIAGE_CONSOLE_PORT": str(self.console_port),
                     "TRIAGE_ENDPOINTS": str(endpoints), "PYTHONPATH": str(ROOT), **defaults, **(extra_env or {})}
         self.log_path = workdir / "run.log"
         self.process: Optional[subprocess.Popen] = None

@@ -29,9 +29,12 @@ EVENTS = (
     "escalated", "replied", "notified", "notice_failed", "claimed", "viewed", "resolved", "resumed",
     "key_rotated", "exported", "message_attached", "reply_sent", "renotified", "crisis_followup",
     "verify", "labelled", "review_dismissed", "retention_purged", "forgotten", "model_activated",
-    "model_refused",
+    "model_refused", "login", "login_failed", "logout", "session_expired", "account_created",
+    "account_changed",
 )
 SYSTEM = "system"
+# What a list of entries may show: metadata, never the sealed payload.
+METADATA = ("seq", "ts", "event", "actor", "case_id", "channel", "confidence", "outcome")
 
 
 def _now() -> str:
@@ -145,6 +148,26 @@ class AuditLog:
                 changed += 1
         return changed
 
+    def search(self, *, event: Optional[str] = None, actor: Optional[str] = None, case_id: Optional[str] = None,
+               since: Optional[str] = None, until: Optional[str] = None, before_seq: Optional[int] = None,
+               limit: int = 200) -> List[Dict[str, Any]]:
+        """Entries' metadata, newest first (the console's audit page). ``actor`` matches a prefix."""
+        table = db.audit_log
+        query = select(*[table.c[name] for name in METADATA]).order_by(table.c.seq.desc()).limit(limit)
+        for column, value in ((table.c.event, event), (table.c.case_id, case_id)):
+            if value:
+                query = query.where(column == value)
+        if actor:
+            query = query.where(table.c.actor.startswith(actor, autoescape=True))
+        if since:
+            query = query.where(table.c.ts >= since)
+        if until:
+            query = query.where(table.c.ts < until)
+        if before_seq:
+            query = query.where(table.c.seq < before_seq)
+        with self.engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(query).all()]
+
     def count(self) -> int:
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(db.audit_log)).scalar_one()
@@ -153,7 +176,7 @@ class AuditLog:
         """Decrypted compliance export. The export itself is audited."""
         out = []
         for row in self.rows(since, until):
-            entry = {k: row[k] for k in ("seq", "ts", "event", "actor", "case_id", "channel", "confidence", "outcome", "hash")}
+            entry = {k: row[k] for k in METADATA + ("hash",)}
             entry.update(self.decrypt_payload(row))
             out.append(entry)
         self.append("exported", actor=actor, details={"since": since, "until": until, "entries": len(out)})

@@ -281,13 +281,58 @@ def forget_command(args, out: IO[str]) -> int:
     return 0
 
 
+def console_command(args, out: IO[str]) -> int:
+    if args.action == "serve":
+        from triage.console.app import Settings, serve
+
+        settings = Settings.from_env()
+        serve(Settings(host=args.host or settings.host, port=args.port or settings.port,
+                       idle_minutes=settings.idle_minutes, secure_cookies=settings.secure_cookies))
+        return 0
+    import getpass
+
+    from triage import handoff
+    from triage.console.accounts import Accounts
+
+    accounts = Accounts(handoff.services().audit)
+    actor = f"cli:{getpass.getuser()}"
+    if args.action == "users":
+        for account in accounts.list():
+            out.write(f"{account['username']:<24}{account['role']:<9}{'active' if account['active'] else 'disabled':<10}"
+                      f"created {_fmt_time(account['created_at'])} by {account['created_by']}\n")
+        return 0
+    if args.action in ("disable", "enable"):
+        accounts.set_active(args.username, args.action == "enable", actor)
+        out.write(f"account {args.username} {args.action}d\n")
+        return 0
+    password = _read_password(args.password_stdin)
+    if args.action == "add-user":
+        accounts.create(args.username, args.role, password, actor)
+        out.write(f"account {args.username.strip().lower()} ({args.role}) created\n")
+    else:
+        accounts.set_password(args.username, password, actor)
+        out.write(f"password of {args.username} set; its sessions are signed out\n")
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password (12+ characters): ")
+    if getpass.getpass("Again: ") != first:
+        raise CliError("the two passwords differ; nothing was changed")
+    return first
+
+
 class CliError(RuntimeError):
     pass
 
 
 COMMANDS = {"cases": cases_command, "audit": audit_command, "review": review_command, "train": train_command,
             "eval": eval_command, "keys": keys_command, "retention": retention_command, "forget": forget_command,
-            "worker": worker_command}
+            "worker": worker_command, "console": console_command}
 
 
 def _use_dev_keyring_if_present() -> None:
@@ -398,6 +443,24 @@ def main(argv: Optional[list] = None) -> int:
     p_forget.add_argument("--sender", required=True, help="the channel's user id")
     p_forget.add_argument("--staff", required=True)
 
+    from triage.console.accounts import ROLES
+
+    p_console = sub.add_parser("console", help="the staff web console and its accounts")
+    console_sub = p_console.add_subparsers(dest="action", required=True)
+    p_serve = console_sub.add_parser("serve", help="serve the console (default http://127.0.0.1:5080)")
+    p_serve.add_argument("--host", help="default TRIAGE_CONSOLE_HOST or 127.0.0.1")
+    p_serve.add_argument("--port", type=int, help="default TRIAGE_CONSOLE_PORT or 5080")
+    p_adduser = console_sub.add_parser("add-user", help="create an account (audited)")
+    p_adduser.add_argument("username")
+    p_adduser.add_argument("--role", required=True, choices=ROLES)
+    p_setpw = console_sub.add_parser("set-password", help="set an account's password; signs it out everywhere")
+    p_setpw.add_argument("username")
+    for p in (p_adduser, p_setpw):
+        p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    console_sub.add_parser("users", help="list accounts")
+    for name in ("disable", "enable"):
+        console_sub.add_parser(name, help=f"{name} an account").add_argument("username")
+
     p_worker = sub.add_parser("worker", help="run the handoff worker")
     p_worker.add_argument("--once", action="store_true", help="one pass, then exit")
     args = parser.parse_args(argv)
@@ -405,6 +468,7 @@ def main(argv: Optional[list] = None) -> int:
     _use_dev_keyring_if_present()
     from triage.cases import CaseError
     from triage.clinic import ClinicConfigError
+    from triage.console.accounts import AccountError
     from triage.keys import DecryptionError, KeyStoreError
     from triage.model import ModelNotFound
     from triage.review import ReviewError
@@ -420,7 +484,7 @@ def main(argv: Optional[list] = None) -> int:
             return clinic_check(sys.stdout)
         return COMMANDS[args.command](args, sys.stdout)
     except (ModelNotFound, ClinicConfigError, FileNotFoundError, CaseError, KeyStoreError, DecryptionError,
-            CliError, ReviewError, TrainingError) as exc:
+            CliError, ReviewError, TrainingError, AccountError) as exc:
         print(f"triage: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

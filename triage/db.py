@@ -13,6 +13,7 @@ from typing import Dict, Optional
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, create_engine, event, text)
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_URL = "TRIAGE_DB_URL"
@@ -111,6 +112,36 @@ outbox = Table(
     Column("last_error", String(200)),
 )
 
+# Staff console (triage/console): accounts, server-side sessions, failed sign-ins.
+console_accounts = Table(
+    "console_accounts", metadata,
+    Column("username", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),  # staff | admin | auditor
+    Column("password_hash", String(200), nullable=False),  # scrypt, see triage/console/accounts.py
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+)
+
+console_sessions = Table(
+    "console_sessions", metadata,
+    # SHA-256 of the cookie value: a copy of this table does not let anyone sign in.
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), ForeignKey("console_accounts.username"), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+)
+
+console_login_failures = Table(
+    "console_login_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),
+)
+
 _engines: Dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -144,7 +175,10 @@ def engine(url: Optional[str] = None) -> Engine:
         if url not in _engines:
             if url.startswith("sqlite:///"):
                 Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-                eng = create_engine(url, future=True, connect_args={"timeout": 30})
+                # A pool, not SQLAlchemy 1.4's open-and-close per use: every patient message
+                # runs two lookups here, and each new connection runs three PRAGMAs.
+                eng = create_engine(url, future=True, poolclass=QueuePool, pool_size=4,
+                                    connect_args={"timeout": 30, "check_same_thread": False})
                 _sqlite_serialised_writes(eng)
             else:
                 eng = create_engine(url, future=True, pool_pre_ping=True)

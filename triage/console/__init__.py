@@ -1,0 +1,1 @@
+"""The staff console: a web inbox for handoff cases, the audit log and admin work."""
