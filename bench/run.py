@@ -14,6 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TRIAGE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# (replicas, Sanic workers per replica) of the production topology, keyed by --quick.
+CLUSTERS = {False: [(2, 1), (1, 2), (2, 2)], True: [(2, 2)]}
 
 
 def _pg_database(name: str) -> str:
@@ -34,14 +36,41 @@ def _serve_and_measure(bot, quick: bool) -> dict:
     bot.start(timeout=600)
     figures = {"cold_start_s": round(time.perf_counter() - started, 1)}
     figures["turn_1_sender"] = turns.sequential(bot.url, 20 if quick else 200)
+    figures["turn_short_conversations"] = turns.short_conversations(bot.url, 20 if quick else 200)
     figures["turn_16_senders"] = turns.parallel(bot.url, 16, 2 if quick else 10)
     figures["turn_64_senders"] = turns.parallel(bot.url, 64, 1 if quick else 5)
     figures["model_parse"] = turns.parse_latency(bot.url, bot.env["RASA_AUTH_TOKEN"], 20 if quick else 200)
     rasa_pids = turns.process_pids(f"--port\0{bot.rasa_port}".encode())
     action_pids = turns.process_pids(f"--port\0{bot.actions_port}".encode())
-    figures["peak_rss_mb"] = {"rasa": max((turns.peak_rss_mb(p) or 0) for p in rasa_pids) if rasa_pids else None,
-                              "actions": max((turns.peak_rss_mb(p) or 0) for p in action_pids) if action_pids else None}
+    console_pids = turns.process_pids(f"serve\0--port\0{bot.console_port}".encode())
+    turns.exercise_console(bot.console_url, 20 if quick else 200)
+    figures["peak_rss_mb"] = {name: max((turns.peak_rss_mb(p) or 0) for p in pids) if pids else None
+                              for name, pids in (("rasa", rasa_pids), ("actions", action_pids),
+                                                 ("console", console_pids))}
     bot.stop()
+    return figures
+
+
+def cluster_figures(quick: bool, replicas: int = 2, workers: int = 1) -> dict:
+    """The production topology (scripts/run-prod): replicas on PostgreSQL and Redis behind nginx,
+    each with ``workers`` Sanic workers (Rasa allows more than one with a Redis lock store)."""
+    from bench import turns
+    from tests.servers import Cluster
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"turns: {replicas} replica(s) x {workers} Sanic worker(s) on PostgreSQL + Redis behind nginx ...",
+              flush=True)
+        cluster = Cluster(Path(tmp), _pg_database(f"triage_bench_cluster_{replicas}x{workers}"))
+        cluster.env["TRIAGE_REPLICA_PORTS"] = " ".join(map(str, cluster.replica_ports[:replicas]))
+        cluster.env["SANIC_WORKERS"] = str(workers)
+        started = time.perf_counter()
+        cluster.start(timeout=600)
+        figures = {"cold_start_s": round(time.perf_counter() - started, 1),
+                   "turn_1_sender": turns.sequential(cluster.url, 20 if quick else 200),
+                   "turn_short_conversations": turns.short_conversations(cluster.url, 20 if quick else 200),
+                   "turn_16_senders": turns.parallel(cluster.url, 16, 2 if quick else 10),
+                   "turn_64_senders": turns.parallel(cluster.url, 64, 1 if quick else 5)}
+        cluster.stop()
     return figures
 
 
@@ -68,6 +97,10 @@ def turn_figures(quick: bool) -> dict:
     table = [
         ("turn p50 ms, 1 sender", ours["turn_1_sender"]["p50_ms"], stock["turn_1_sender"]["p50_ms"]),
         ("turn p95 ms, 1 sender", ours["turn_1_sender"]["p95_ms"], stock["turn_1_sender"]["p95_ms"]),
+        ("turn p50 ms, 5-turn conversations", ours["turn_short_conversations"]["p50_ms"],
+         stock["turn_short_conversations"]["p50_ms"]),
+        ("turn p95 ms, 5-turn conversations", ours["turn_short_conversations"]["p95_ms"],
+         stock["turn_short_conversations"]["p95_ms"]),
         ("turns/s, 16 senders", ours["turn_16_senders"]["turns_per_s"], stock["turn_16_senders"]["turns_per_s"]),
         ("turn p95 ms, 16 senders", ours["turn_16_senders"]["p95_ms"], stock["turn_16_senders"]["p95_ms"]),
         ("turns/s, 64 senders", ours["turn_64_senders"]["turns_per_s"], stock["turn_64_senders"]["turns_per_s"]),
@@ -77,9 +110,35 @@ def turn_figures(quick: bool) -> dict:
         ("cold start to serving, s", ours["cold_start_s"], stock["cold_start_s"]),
         ("peak RSS Rasa, MB", ours["peak_rss_mb"]["rasa"], stock["peak_rss_mb"]["rasa"]),
         ("peak RSS action server, MB", ours["peak_rss_mb"]["actions"], stock["peak_rss_mb"]["actions"]),
+        ("peak RSS staff console, MB", ours["peak_rss_mb"]["console"], "-"),
         ("training, s", _our_training_seconds(), stock["train_seconds"]),
     ]
-    return {"turns": {"ours": ours, "stock": stock, "table": table}}
+    # What the production topology buys, against the same stock single server. --quick starts one
+    # cluster with both replicas and workers; tests/test_replicas.py covers the two-replica path.
+    clusters = {f"{r}x{w}": cluster_figures(quick, replicas=r, workers=w) for r, w in CLUSTERS[quick]}
+    for name, figures in clusters.items():
+        replicas, workers = name.split("x")
+        setup = f"{replicas} replica(s) x {workers} Sanic worker(s), PostgreSQL + Redis + nginx"
+        for label, key, field in (("p50 ms, 1 sender", "turn_1_sender", "p50_ms"),
+                                  ("p95 ms, 1 sender", "turn_1_sender", "p95_ms"),
+                                  ("p50 ms, 5-turn conversations", "turn_short_conversations", "p50_ms"),
+                                  ("turns/s, 16 senders", "turn_16_senders", "turns_per_s"),
+                                  ("p95 ms, 16 senders", "turn_16_senders", "p95_ms"),
+                                  ("turns/s, 64 senders", "turn_64_senders", "turns_per_s"),
+                                  ("p95 ms, 64 senders", "turn_64_senders", "p95_ms")):
+            table.append((f"{setup}: {label}", figures[key][field], stock[key][field]))
+        table.append((f"{setup}: cold start, s", figures["cold_start_s"], stock["cold_start_s"]))
+    return {"turns": {"ours": ours, "stock": stock, "clusters": clusters, "table": table}}
+
+
+def ours_only(quick: bool) -> int:
+    from tests.servers import Assistant
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "ours").mkdir()
+        figures = _serve_and_measure(Assistant(Path(tmp) / "ours"), quick)
+    print(json.dumps(figures, indent=2))
+    return 0
 
 
 def _our_training_seconds():
@@ -93,7 +152,11 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "reports"))
     parser.add_argument("--skip-turns", action="store_true", help="stores only (no servers, no stock training)")
+    parser.add_argument("--ours-only", action="store_true",
+                        help="only our server's turn figures, in about two minutes (while optimising)")
     args = parser.parse_args(argv)
+    if args.ours_only:
+        return ours_only(args.quick)
 
     from bench import audit
     from triage import db
@@ -110,6 +173,10 @@ def main(argv=None) -> int:
 
         print("tracker store: stock SQLTrackerStore vs encrypted, per turn ...", flush=True)
         results["tracker_store_sqlite"] = tracker.run(keys, Path(tmp), 40 if args.quick else 400)
+        from bench import validation
+
+        print("action response validation: Rasa's vs compiled once ...", flush=True)
+        results["action_response_validation"] = validation.run(5 if args.quick else 50)
         pg = _pg_database("triage_bench")
         results["audit_postgres"] = audit.run(keys, pg, appends, entries)
         db.dispose_all()
@@ -128,6 +195,9 @@ def main(argv=None) -> int:
               f"| stock SQLTrackerStore | {t['stock_p50_ms']} | {t['stock_p95_ms']} |",
               f"| EncryptedSQLTrackerStore | {t['encrypted_p50_ms']} | {t['encrypted_p95_ms']} |",
               f"| overhead | {t['overhead_p50_ms']} | {t['overhead_p95_ms']} |"]
+    v = results["action_response_validation"]
+    lines += ["", "| action-server response validation, ms per call | Rasa 3.6 | compiled once (ours) |",
+              "|---|---|---|", f"| one response | {v['rasa_ms']} | {v['compiled_ms']} |"]
     (out / "bench.md").write_text("\n".join(lines) + "\n")
     if "turns" in results:
         lines += ["", "| turn figures | ours | stock Rasa | ours/stock |", "|---|---|---|---|"]

@@ -66,6 +66,12 @@ def sequential(url: str, turns: int) -> Dict[str, float]:
     return {"p50_ms": round(statistics.median(timings), 1), "p95_ms": round(percentile(timings, 0.95), 1)}
 
 
+def short_conversations(url: str, turns: int, length: int = 5) -> Dict[str, float]:
+    """Like patients: a new conversation every ``length`` turns."""
+    timings = [turn(url, f"bench-short-{i // length}", MESSAGES[i % len(MESSAGES)]) for i in range(turns)]
+    return {"p50_ms": round(statistics.median(timings), 1), "p95_ms": round(percentile(timings, 0.95), 1)}
+
+
 def parallel(url: str, senders: int, per_sender: int) -> Dict[str, float]:
     def one(index: int) -> List[float]:
         return [turn(url, f"bench-c{senders}-{index}", MESSAGES[(index + i) % len(MESSAGES)]) for i in range(per_sender)]
@@ -75,6 +81,13 @@ def parallel(url: str, senders: int, per_sender: int) -> Dict[str, float]:
         timings = [t for chunk in pool.map(one, range(senders)) for t in chunk]
     wall = time.perf_counter() - start
     return {"turns_per_s": round(len(timings) / wall, 1), "p95_ms": round(percentile(timings, 0.95), 1)}
+
+
+def exercise_console(url: str, count: int) -> None:
+    """Loads the console's pages (sign-in page, assets), so its memory figure is not an idle one."""
+    for _ in range(count):
+        for path in ("/login", "/static/console.css", "/static/console.js", "/health"):
+            requests.get(url + path, timeout=30).raise_for_status()
 
 
 def parse_latency(url: str, token: str, count: int) -> Dict[str, float]:
