@@ -182,13 +182,25 @@ def engine(url: Optional[str] = None) -> Engine:
                 _sqlite_serialised_writes(eng)
             else:
                 eng = create_engine(url, future=True, pool_pre_ping=True)
-            metadata.create_all(eng)
+            create_tables(eng)
             _engines[url] = eng
         return _engines[url]
 
 
 def is_postgres(eng: Engine) -> bool:
     return eng.dialect.name == "postgresql"
+
+
+def create_tables(eng: Engine) -> None:
+    """Creates missing tables. Sanic workers and replicas start together: on an empty
+    PostgreSQL database two concurrent CREATE TABLEs make the loser fail with a duplicate
+    pg_type row, so creation is serialised across processes."""
+    if is_postgres(eng):
+        with eng.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(727101)"))
+            metadata.create_all(connection)
+    else:
+        metadata.create_all(eng)
 
 
 def lock_chain(connection, eng: Engine) -> None:
