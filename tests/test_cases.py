@@ -3,7 +3,6 @@ import datetime as dt
 import json
 
 import pytest
-import requests
 from sqlalchemy import update
 
 from tests.fakes import Recorder
@@ -11,7 +10,7 @@ from triage import db, worker
 from triage.audit import AuditLog
 from triage.cases import CaseError, Cases, Policy
 from triage.handoff import Services
-from triage.notify import Notifier, Target, backoff, slack_body, targets_from_env
+from triage.notify import Notifier, Target, backoff, targets_from_env
 
 
 @pytest.fixture

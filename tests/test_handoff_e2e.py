@@ -6,7 +6,6 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import select
 
 from tests.conftest import empty_pg
 from tests.fakes import Recorder

@@ -1,7 +1,6 @@
 """Canary, end to end: a unique sensitive sentence goes through the running
 server (message, follow-ups, restart, pause, staff resolve). Afterwards it is
 nowhere in clear: not in any file the run wrote, not in a pg_dump."""
-import os
 import subprocess
 import uuid
 from pathlib import Path

@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Text
+from typing import Any, Dict, Iterable, List, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
