@@ -35,3 +35,38 @@ def test_workers_starting_together_on_empty_postgres_all_come_up(pg_url):
     engine = create_engine(url, future=True)
     assert set(db.metadata.tables) <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_on_sqlite_a_case_lookup_does_not_queue_behind_a_writer(tmp_path, keystore):
+    """Every patient message looks up its sender's case first. That read must not wait
+    for another process's write transaction (it did, with BEGIN IMMEDIATE on every read)."""
+    import threading
+
+    from sqlalchemy import insert
+
+    from triage import db
+    from triage.audit import AuditLog
+    from triage.cases import Cases
+
+    engine = db.engine(f"sqlite:///{tmp_path / 'triage.db'}")
+    cases = Cases(keystore, AuditLog(keystore, engine))
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():
+        with engine.begin() as connection:  # holds SQLite's write lock until released
+            connection.execute(insert(db.console_login_failures).values(username="u", client="c", ts=db.utcnow()))
+            holding.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert holding.wait(10)
+    looked_up = []
+    reader = threading.Thread(target=lambda: looked_up.append(cases.active_case("rest", "patient-1")))
+    reader.start()
+    reader.join(10)  # far below the 30 s busy timeout a queued reader would wait
+    finished_while_locked = not reader.is_alive()
+    release.set()
+    thread.join(30)
+    reader.join(30)
+    assert finished_while_locked and looked_up == [None]

@@ -115,7 +115,7 @@ class AuditLog:
             query = query.where(db.audit_log.c.ts >= since)
         if until:
             query = query.where(db.audit_log.c.ts < until)
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             for row in connection.execution_options(stream_results=True, yield_per=2000).execute(query):
                 yield dict(row._mapping)
 
@@ -165,11 +165,11 @@ class AuditLog:
             query = query.where(table.c.ts < until)
         if before_seq:
             query = query.where(table.c.seq < before_seq)
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             return [dict(r._mapping) for r in connection.execute(query).all()]
 
     def count(self) -> int:
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             return connection.execute(select(func.count()).select_from(db.audit_log)).scalar_one()
 
     def export(self, since: Optional[str], until: Optional[str], actor: str) -> List[Dict[str, Any]]:

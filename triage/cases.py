@@ -12,10 +12,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
-from sqlalchemy import and_, bindparam, case as sql_case, insert, or_, select, update
+from sqlalchemy import bindparam, case as sql_case, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from triage import DECISION_CRISIS, db, intents
+from triage.db import aware, utcnow
 from triage.audit import AuditLog
 from triage.keys import KeyStore
 
@@ -28,17 +29,6 @@ OUTCOMES = ("contacted", "callback_done", "referred", "emergency_services", "no_
 
 class CaseError(RuntimeError):
     """A case command that cannot be done; the message says why."""
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _aware(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    # SQLite returns naive datetimes; everything here is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value
 
 
 @dataclass(frozen=True)
@@ -108,7 +98,7 @@ class Cases:
 
     def active_case(self, channel: str, sender_id: str) -> Optional[Dict[str, Any]]:
         """The sender's open or claimed case, if any."""
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             row = connection.execute(_ACTIVE_CASE, {"ref": self.sender_ref(channel, sender_id)}).first()
         return dict(row._mapping) if row else None
 
@@ -135,7 +125,7 @@ class Cases:
     def pending_idle_note(self, channel: str, sender_id: str) -> Optional[str]:
         """Takes (clears) the note flag of the sender's idle-resumed case, if set."""
         ref = {"ref": self.sender_ref(channel, sender_id)}
-        with self.engine.connect() as connection:  # read first: almost every message has no note
+        with db.reading(self.engine) as connection:  # read first: almost every message has no note
             if connection.execute(_IDLE_NOTE, ref).first() is None:
                 return None
         with self.engine.begin() as connection:
@@ -148,7 +138,7 @@ class Cases:
     # -- staff side ----------------------------------------------------------
 
     def get(self, case_id: str) -> Dict[str, Any]:
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             row = connection.execute(select(db.cases).where(db.cases.c.id == case_id)).first()
         if row is None:
             raise CaseError(f"no case with id {case_id}")
@@ -157,25 +147,25 @@ class Cases:
     def list_open(self) -> List[Dict[str, Any]]:
         """Open and claimed cases: urgent first, then by time left to SLA."""
         order = sql_case((db.cases.c.priority == URGENT, 0), else_=1)
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             rows = connection.execute(
                 select(db.cases.c.id, db.cases.c.channel, db.cases.c.decision, db.cases.c.priority,
                        db.cases.c.status, db.cases.c.created_at, db.cases.c.sla_due_at, db.cases.c.claimed_by)
                 .where(db.cases.c.status.in_([OPEN, CLAIMED])).order_by(order, db.cases.c.sla_due_at)).all()
-        return [{**dict(r._mapping), "created_at": _aware(r.created_at), "sla_due_at": _aware(r.sla_due_at)} for r in rows]
+        return [{**dict(r._mapping), "created_at": aware(r.created_at), "sla_due_at": aware(r.sla_due_at)} for r in rows]
 
     def show(self, case_id: str, staff: str) -> Dict[str, Any]:
         """The case with its messages decrypted; audited as "viewed" by ``staff``."""
         case = self.get(case_id)
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             messages = connection.execute(select(db.case_messages).where(db.case_messages.c.case_id == case_id)
                                           .order_by(db.case_messages.c.id)).all()
         decrypted = {
             "id": case["id"], "channel": case["channel"], "status": case["status"], "priority": case["priority"],
             "decision": case["decision"], "intent": self.intent(case),
-            "confidence": case["confidence"], "language": case["language"], "created_at": _aware(case["created_at"]),
-            "sla_due_at": _aware(case["sla_due_at"]), "claimed_by": case["claimed_by"], "outcome": case["outcome"],
-            "messages": [{"ts": _aware(m.ts), "author": m.author,
+            "confidence": case["confidence"], "language": case["language"], "created_at": aware(case["created_at"]),
+            "sla_due_at": aware(case["sla_due_at"]), "claimed_by": case["claimed_by"], "outcome": case["outcome"],
+            "messages": [{"ts": aware(m.ts), "author": m.author,
                           "text": None if m.body_sealed is None else self.keys.open(m.body_sealed, aad=f"case-message:{case_id}")}
                          for m in messages],
         }
@@ -187,7 +177,7 @@ class Cases:
 
     def first_patient_message(self, case_id: str) -> Optional[str]:
         """For the review queue (which de-identifies it); not a staff view, so not audited as one."""
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             row = connection.execute(select(db.case_messages.c.body_sealed).where(
                 db.case_messages.c.case_id == case_id, db.case_messages.c.author == "patient",
                 db.case_messages.c.body_sealed.isnot(None)).order_by(db.case_messages.c.id).limit(1)).first()
@@ -239,7 +229,7 @@ class Cases:
     # -- for the worker ------------------------------------------------------
 
     def pending_resumes(self) -> List[Dict[str, Any]]:
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             rows = connection.execute(select(db.cases).where(db.cases.c.resume_state == "pending")).all()
         return [dict(r._mapping) for r in rows]
 
@@ -253,7 +243,7 @@ class Cases:
         if not self.policy.idle_resume_minutes:
             return []
         cutoff = (now or utcnow()) - dt.timedelta(minutes=self.policy.idle_resume_minutes)
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             rows = connection.execute(select(db.cases).where(
                 db.cases.c.status.in_([OPEN, CLAIMED]), db.cases.c.paused.is_(True),
                 or_(db.cases.c.resume_state.is_(None), db.cases.c.resume_state == "done"),
@@ -269,7 +259,7 @@ class Cases:
         """Urgent cases nobody claimed before their SLA, not re-notified in the last SLA period."""
         now = now or utcnow()
         period = dt.timedelta(minutes=self.policy.sla_minutes[URGENT])
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             rows = connection.execute(select(db.cases).where(
                 db.cases.c.status == OPEN, db.cases.c.priority == URGENT, db.cases.c.sla_due_at < now,
                 or_(db.cases.c.renotified_at.is_(None), db.cases.c.renotified_at < now - period))).all()

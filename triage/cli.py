@@ -97,7 +97,7 @@ def _fmt_time(value) -> str:
 
 
 def _left(due) -> str:
-    from triage.cases import utcnow
+    from triage.db import utcnow
 
     minutes = int((due - utcnow()).total_seconds() // 60)
     return f"{minutes} min" if minutes >= 0 else f"OVERDUE {-minutes} min"

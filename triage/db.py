@@ -5,6 +5,7 @@ TRIAGE_DB_URL. Written in SQLAlchemy 2.0 style (Core, `future=True`).
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Dict, Optional
 
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, create_engine, event, text)
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -146,6 +147,17 @@ _engines: Dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def aware(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """SQLite returns naive datetimes; every time stored here is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
 def url_from_env() -> str:
     return os.environ.get(ENV_URL) or DEFAULT_URL
 
@@ -165,7 +177,8 @@ def _sqlite_serialised_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(_READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def engine(url: Optional[str] = None) -> Engine:
@@ -185,6 +198,16 @@ def engine(url: Optional[str] = None) -> Engine:
             create_tables(eng)
             _engines[url] = eng
         return _engines[url]
+
+
+_READ_ONLY = "triage_read_only"
+
+
+def reading(eng: Engine) -> Connection:
+    """A connection for reads. On SQLite it begins a deferred transaction, which under WAL
+    never waits for the write lock: every patient message looks up its sender's case, and
+    with BEGIN IMMEDIATE that lookup queued behind every write in every process."""
+    return eng.connect().execution_options(**{_READ_ONLY: True})
 
 
 def is_postgres(eng: Engine) -> bool:

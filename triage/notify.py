@@ -25,7 +25,8 @@ from sqlalchemy import insert, select, update
 
 from triage import db
 from triage.audit import AuditLog
-from triage.cases import URGENT, utcnow
+from triage.cases import URGENT
+from triage.db import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class Notifier:
     def deliver_due(self, now: Optional[dt.datetime] = None, limit: int = 100) -> int:
         """Sends every notice that is due; returns how many were delivered."""
         now = now or utcnow()
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             due = connection.execute(select(db.outbox).where(
                 db.outbox.c.delivered_at.is_(None), db.outbox.c.next_attempt_at <= now)
                 .order_by(db.outbox.c.id).limit(limit)).all()
@@ -145,5 +146,5 @@ class Notifier:
         return delivered
 
     def pending(self) -> int:
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             return len(connection.execute(select(db.outbox.c.id).where(db.outbox.c.delivered_at.is_(None))).all())

@@ -12,7 +12,8 @@ from typing import Optional
 from sqlalchemy import select, update
 
 from triage import db
-from triage.cases import RESOLVED, utcnow
+from triage.cases import RESOLVED
+from triage.db import utcnow
 from triage.handoff import Services
 
 DEFAULT_CONVERSATION_DAYS = 30

@@ -24,6 +24,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from triage import db, intents
+from triage.db import utcnow
 from triage.audit import AuditLog
 from triage.cases import sender_ref
 from triage.deid import deidentify
@@ -42,10 +43,6 @@ MAX_EXAMPLE_CHARS = 500
 
 class ReviewError(RuntimeError):
     """A review command that cannot be done; the message says why."""
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _normal(text: str) -> str:
@@ -87,7 +84,7 @@ class ReviewQueue:
         ref = sender_ref(self.keys, channel, sender_id) if channel and sender_id else None
         with self.engine.begin() as connection:
             connection.execute(insert(db.review_items).values(
-                id=item_id, created_at=_now(), source=source, channel=channel, sender_ref=ref,
+                id=item_id, created_at=utcnow(), source=source, channel=channel, sender_ref=ref,
                 case_id=case_id, language=triage.get("language"), key_id=sealed.key_id,
                 payload_sealed=sealed.token, status=OPEN))
         return item_id
@@ -109,11 +106,11 @@ class ReviewQueue:
             query = query.where(db.review_items.c.source == source)
         if language:
             query = query.where(db.review_items.c.language == language)
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             return [self._decrypt(row) for row in connection.execute(query).all()]
 
     def get(self, item_id: str) -> Dict[str, Any]:
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             row = connection.execute(select(db.review_items).where(db.review_items.c.id == item_id)).first()
         if row is None:
             raise ReviewError(f"no review item {item_id!r}; `triage review list` shows the open ones")
@@ -168,7 +165,7 @@ class ReviewQueue:
             path, added = data.append(language, label.intent, text)
             with self.engine.begin() as connection:
                 connection.execute(update(db.review_items).where(db.review_items.c.id == item["id"]).values(
-                    status=LABELLED, labelled_by=actor, labelled_at=_now()))
+                    status=LABELLED, labelled_by=actor, labelled_at=utcnow()))
             relative = str(path.relative_to(data_dir.parent)) if data_dir.parent in path.parents else str(path)
             self.audit.append("labelled", actor=actor, intent=label.intent, outcome="added" if added else "present",
                               details={"item": item["id"], "language": language, "file": relative,
@@ -183,7 +180,7 @@ class ReviewQueue:
             raise ReviewError(f"review item {item_id} is already {item['status']}")
         with self.engine.begin() as connection:
             connection.execute(update(db.review_items).where(db.review_items.c.id == item_id).values(
-                status=DISMISSED, labelled_by=actor, labelled_at=_now()))
+                status=DISMISSED, labelled_by=actor, labelled_at=utcnow()))
         self.audit.append("review_dismissed", actor=actor, details={"item": item_id})
 
     # -- retention and keys ----------------------------------------------------

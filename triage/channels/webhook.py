@@ -79,7 +79,7 @@ def first_time(channel: str, event_id: Optional[str]) -> bool:
     if not event_id:
         return True
     key = hashlib.sha256(f"{channel}\x1f{event_id}".encode("utf-8")).hexdigest()
-    from triage.cases import utcnow
+    from triage.db import utcnow
 
     try:
         with db.engine().begin() as connection:
@@ -92,7 +92,7 @@ def first_time(channel: str, event_id: Optional[str]) -> bool:
 def forget_old_events(days: int = 14) -> int:
     import datetime as dt
 
-    from triage.cases import utcnow
+    from triage.db import utcnow
 
     with db.engine().begin() as connection:
         return connection.execute(delete(seen_events).where(

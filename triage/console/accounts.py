@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from triage import db
+from triage.db import utcnow
 from triage.audit import AuditLog
 
 STAFF, ADMIN, AUDITOR = "staff", "admin", "auditor"
@@ -40,10 +41,6 @@ class SignInThrottled(AccountError):
         minutes = max(1, (retry_after + 59) // 60)
         super().__init__(f"Too many failed sign-ins. Try again in {minutes} minute(s), or ask an admin.")
         self.retry_after = retry_after
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _b64(data: bytes) -> str:
@@ -106,7 +103,7 @@ class Accounts:
         check_new_password(username, password)
         if self.get(username):
             raise AccountError(f"an account named {username!r} already exists")
-        now = _now()
+        now = utcnow()
         with self.engine.begin() as connection:
             connection.execute(insert(db.console_accounts).values(
                 username=username, role=role, password_hash=hash_password(password), active=True,
@@ -118,7 +115,7 @@ class Accounts:
         self._require(username)
         check_new_password(username, password)
         self._change(username, actor, "password", password_hash=hash_password(password),
-                     password_changed_at=_now())
+                     password_changed_at=utcnow())
 
     def set_active(self, username: str, active: bool, actor: str) -> None:
         account = self._require(username)
@@ -135,12 +132,12 @@ class Accounts:
         self.audit.append("account_changed", actor=actor, outcome=what, details={"username": username})
 
     def _active_admins(self) -> int:
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             return connection.execute(select(func.count()).select_from(db.console_accounts).where(
                 db.console_accounts.c.role == ADMIN, db.console_accounts.c.active.is_(True))).scalar_one()
 
     def get(self, username: str) -> Optional[Dict[str, Any]]:
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             row = connection.execute(select(db.console_accounts).where(
                 db.console_accounts.c.username == username.strip().lower())).first()
         return dict(row._mapping) if row else None
@@ -153,7 +150,7 @@ class Accounts:
 
     def list(self) -> List[Dict[str, Any]]:
         columns = [c for c in db.console_accounts.c if c.name != "password_hash"]
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             rows = connection.execute(select(*columns).order_by(db.console_accounts.c.username)).all()
         return [dict(r._mapping) for r in rows]
 
@@ -173,7 +170,7 @@ class Accounts:
         if not (ok and account and account["active"]):
             with self.engine.begin() as connection:
                 connection.execute(insert(db.console_login_failures).values(
-                    username=username, client=client[:64], ts=_now()))
+                    username=username, client=client[:64], ts=utcnow()))
             outcome = "disabled" if ok and account else "bad_credentials"
             self.audit.append("login_failed", actor="console", outcome=outcome,
                               details={"username": username, "client": client})
@@ -186,19 +183,19 @@ class Accounts:
     def _throttled(self, username: str, client: str) -> int:
         """Seconds until the next attempt is allowed; 0 when it is allowed now."""
         window = dt.timedelta(minutes=self.throttle.window_minutes)
-        since = _now() - window
+        since = utcnow() - window
         failures = db.console_login_failures
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             for column, value, limit in ((failures.c.username, username, self.throttle.per_account),
                                          (failures.c.client, client, self.throttle.per_client)):
                 times = connection.execute(select(failures.c.ts).where(column == value, failures.c.ts >= since)
                                            .order_by(failures.c.ts.desc()).limit(limit)).scalars().all()
                 if len(times) >= limit:
                     oldest = times[-1] if times[-1].tzinfo else times[-1].replace(tzinfo=dt.timezone.utc)
-                    return max(1, int((oldest + window - _now()).total_seconds()))
+                    return max(1, int((oldest + window - utcnow()).total_seconds()))
         return 0
 
     def purge_failures(self, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
         with self.engine.begin() as connection:
             return connection.execute(delete(db.console_login_failures).where(
-                db.console_login_failures.c.ts < _now() - older_than)).rowcount
+                db.console_login_failures.c.ts < utcnow() - older_than)).rowcount

@@ -30,7 +30,8 @@ from sanic.request import Request
 
 from triage import handoff, intents
 from triage.audit import EVENTS
-from triage.cases import OUTCOMES, CaseError, utcnow
+from triage.cases import OUTCOMES, CaseError
+from triage.db import utcnow
 from triage.console.accounts import ADMIN, AUDITOR, ROLES, STAFF, AccountError, Accounts, SignInThrottled
 from triage.console.sessions import Expired, Session, Sessions
 from triage.language import SUPPORTED

@@ -17,15 +17,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from triage import db
+from triage.db import aware, utcnow
 
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def _digest(token: str) -> str:
@@ -53,7 +46,7 @@ class Sessions:
         self.max_age = dt.timedelta(hours=max_hours)
 
     def create(self, username: str) -> Tuple[str, Session]:
-        token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(32), _now()
+        token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(32), utcnow()
         with self.engine.begin() as connection:
             connection.execute(insert(db.console_sessions).values(
                 token_hash=_digest(token), username=username, csrf=csrf, created_at=now, last_seen_at=now))
@@ -67,7 +60,7 @@ class Sessions:
         if not token:
             return None
         sessions, accounts = db.console_sessions, db.console_accounts
-        with self.engine.connect() as connection:
+        with db.reading(self.engine) as connection:
             row = connection.execute(
                 select(sessions.c.username, sessions.c.csrf, sessions.c.created_at, sessions.c.last_seen_at,
                        accounts.c.role, accounts.c.active)
@@ -75,15 +68,15 @@ class Sessions:
                 .where(sessions.c.token_hash == _digest(token))).first()
         if row is None or not row.active:
             return None
-        now = _now()
-        if now - _aware(row.last_seen_at) > self.idle or now - _aware(row.created_at) > self.max_age:
+        now = utcnow()
+        if now - aware(row.last_seen_at) > self.idle or now - aware(row.created_at) > self.max_age:
             self.end(token)
             return Expired(row.username)
         if touch:
             with self.engine.begin() as connection:
                 connection.execute(update(sessions).where(sessions.c.token_hash == _digest(token))
                                    .values(last_seen_at=now))
-        return Session(row.username, row.role, row.csrf, _aware(row.created_at))
+        return Session(row.username, row.role, row.csrf, aware(row.created_at))
 
     def end(self, token: Optional[str]) -> None:
         if token:
@@ -91,7 +84,7 @@ class Sessions:
                 connection.execute(delete(db.console_sessions).where(db.console_sessions.c.token_hash == _digest(token)))
 
     def purge_expired(self) -> int:
-        cutoff = _now() - self.idle
+        cutoff = utcnow() - self.idle
         with self.engine.begin() as connection:
             return connection.execute(delete(db.console_sessions).where(
                 db.console_sessions.c.last_seen_at < cutoff)).rowcount
