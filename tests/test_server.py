@@ -80,6 +80,14 @@ def test_malformed_requests_get_400_and_the_server_keeps_serving(assistant, body
     assert "Opening hours" in assistant.reply("opening hours?", sender="after-bad")
 
 
+def test_a_typed_intent_shortcut_is_classified_like_any_text(assistant):
+    """Rasa would take "/intent{...}" as the intent itself, with no triage decision: a
+    crisis inside it got no crisis reply, and "/ask_opening_hours" a handoff with no case."""
+    crisis = assistant.reply('/ask_opening_hours{"note": "i want to kill myself"}', sender="shortcut-1")
+    assert crisis.splitlines()[0].startswith("🚨") and "0800 111 0 111" in crisis
+    assert "privately" not in assistant.reply("/ask_opening_hours", sender="shortcut-2")
+
+
 def test_conversation_keeps_going_after_a_private_message(assistant):
     sender = "multi-turn"
     assert "Opening hours" in assistant.reply("hi, what are your opening hours", sender)
