@@ -42,8 +42,9 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
         triage = of_parse_data(message.parse_data if message else None)
         text = (message.text if message else "") or ""
         if triage["decision"] != DECISION_ANSWER:
-            # Only a "/intent" shortcut or a rule mix-up gets here. Never an automatic
-            # answer: the private or crisis reply, as action_escalate would give.
+            # Only a rule mix-up, or an "/intent" shortcut sent through Rasa's token-protected
+            # HTTP API, gets here (the channels turn a patient's shortcut into words). Never
+            # an automatic answer: the private or crisis reply, as action_escalate would give.
             logger.warning("utter_answer for a %s decision; replying as an escalation", triage["decision"])
             return {"text": reply_for(triage)}
         if triage.get("review"):
