@@ -28,13 +28,14 @@ def batch():
         '{"text": "broken json',
         json.dumps({"no_text": "x"}),
         "Do you offer HIV testing?",
+        '/ask_opening_hours{"note": "i want to kill myself"}',  # Rasa's intent-shortcut syntax
     ]
     return classify("\n".join(lines) + "\n")
 
 
 def test_one_output_line_per_input_line_in_order(batch):
     result, rows = batch
-    assert len(rows) == 8
+    assert len(rows) == 9
     assert rows[0]["text"] == "what are your opening hours?"
     assert rows[1]["text"] == "I need a refill of my metformin"
 
@@ -57,6 +58,8 @@ def test_decisions(batch):
     assert rows[3]["decision"] == "answer"  # an empty line is an empty message
     assert (rows[4]["intent"], rows[4]["language"]) == ("ask_location", "es")
     assert (rows[7]["decision"], rows[7]["intent"]) == ("answer", "ask_services")
+    # Classified as words (it crashed the batch before), not as the intent it names.
+    assert rows[8]["decision"] == "crisis" and rows[8]["text"].startswith("/ask_opening_hours")
 
 
 def test_bad_lines_are_reported_in_place_and_exit_code_is_2(batch):
@@ -80,3 +83,26 @@ def test_missing_model_is_a_clear_error(tmp_path):
     result, _ = classify("hi\n", "--model", str(tmp_path / "nope.tar.gz"))
     assert result.returncode == 1
     assert "model not found" in result.stderr
+
+
+def test_a_line_that_fails_inside_the_model_is_reported_and_the_batch_goes_on(monkeypatch):
+    import io
+
+    from triage import cli, model
+
+    class Failing:
+        def __init__(self, _path=None):
+            pass
+
+        def triage(self, text, metadata):
+            if "boom" in text:
+                raise KeyError("triage")
+            return {"decision": "answer", "intent": "greet", "confidence": 0.9, "language": "en"}
+
+    monkeypatch.setattr(model, "Parser", Failing)
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.classify(io.StringIO("hello\nmy boom secret\nbye\n"), out, err)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert code == 2 and [r.get("decision") for r in rows] == ["answer", None, "answer"]
+    assert rows[1]["error"] == "line 2: could not be classified (KeyError)"
+    assert "secret" not in err.getvalue()

@@ -46,7 +46,7 @@ def test_patients_cannot_send_rasa_intent_shortcuts(text):
     from rasa.shared.nlu.constants import INTENT, TEXT
     from rasa.shared.nlu.training_data.message import Message
 
-    from triage.channels.base import without_shortcut
+    from triage.shortcuts import without_shortcut
 
     domain = Domain.load(str(ROOT / "domain.yml"))
     assert YAMLStoryReader.unpack_regex_message(Message({TEXT: text}), domain).get(INTENT)
@@ -57,6 +57,6 @@ def test_patients_cannot_send_rasa_intent_shortcuts(text):
 
 @pytest.mark.parametrize("text", ["what are your hours / times", "", None, "a/b"])
 def test_other_texts_pass_unchanged(text):
-    from triage.channels.base import without_shortcut
+    from triage.shortcuts import without_shortcut
 
     assert without_shortcut(text) == text

@@ -55,7 +55,14 @@ def classify(source: IO[str], out: IO[str], err: IO[str], model: Optional[str] =
             print(error, file=err)
             out.write(json.dumps({"text": None, "error": error}, ensure_ascii=False) + "\n")
             continue
-        triage = parser.triage(text, metadata)
+        try:
+            triage = parser.triage(text, metadata)
+        except Exception as exc:  # noqa: BLE001  one line must not end the batch
+            failures += 1
+            error = f"line {number}: could not be classified ({type(exc).__name__})"  # no text: it may be PHI
+            print(error, file=err)
+            out.write(json.dumps({"text": text, "error": error}, ensure_ascii=False) + "\n")
+            continue
         row: Dict[str, Any] = {"text": text, **{k: triage[k] for k in CONTRACT_KEYS[1:]}}
         if explain:
             row.update(reasons=triage["reasons"], model_intent=triage["model_intent"],

@@ -70,7 +70,10 @@ class Parser:
     def parse(self, text: str, metadata: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
         from rasa.core.channels.channel import UserMessage
 
-        message = UserMessage(text=text, sender_id="triage-cli", metadata=dict(metadata or {}))
+        from triage.shortcuts import without_shortcut
+
+        # As in the channels: a line starting with "/" is words, not an intent the input picks.
+        message = UserMessage(text=without_shortcut(text), sender_id="triage-cli", metadata=dict(metadata or {}))
         return self._loop.run_until_complete(self.agent.processor.parse_message(message))
 
     def triage(self, text: str, metadata: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:

@@ -6,24 +6,11 @@ import logging
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import UserMessage
-from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 
 from triage import handoff
+from triage.shortcuts import without_shortcut
 
 logger = logging.getLogger(__name__)
-
-# Not whitespace, so Rasa's strip() keeps it; invisible where staff read the message.
-SHORTCUT_GUARD = "\u2060"  # WORD JOINER
-
-
-def without_shortcut(text: Optional[str]) -> Optional[str]:
-    """Rasa reads a text starting with "/" as an intent shortcut ("/greet", '/x{"k": "v"}') and
-    skips the model and the triage decision for it. A patient must never pick their own
-    intent: such a text goes to Rasa behind an invisible character, to be classified as words."""
-    if text and text.lstrip().startswith(INTENT_MESSAGE_PREFIX):
-        return SHORTCUT_GUARD + text.lstrip()
-    return text
-
 
 async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> Optional[str]:
     """Hands a message to Rasa, after the handoff layer has seen it.
