@@ -12,14 +12,16 @@ from triage.shortcuts import without_shortcut
 
 logger = logging.getLogger(__name__)
 
-async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> Optional[str]:
+async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage,
+                  report_new_case: bool = False) -> Optional[str]:
     """Hands a message to Rasa, after the handoff layer has seen it.
 
     While staff hold a conversation the message is attached to their case (and a
     crisis is still answered at once); Rasa then stores it without answering.
     If the handoff layer fails, the message still reaches Rasa: nothing is lost.
-    Returns the id of a case this message opened, so that the channel can hand
-    the thread to the staff inbox.
+    With ``report_new_case``, returns the id of a case this message opened, so that
+    the channel can hand the thread to the staff inbox (one more lookup per message,
+    so only a channel that uses it asks).
     """
     intercepted = handoff.Intercepted([])
     try:
@@ -33,7 +35,7 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
         return None
     message.text = without_shortcut(message.text)
     await on_new_message(message)
-    if intercepted.case_id is not None:
+    if intercepted.case_id is not None or not report_new_case:
         return None
     try:
         return await asyncio.to_thread(handoff.active_case_id, handoff.services(), message.sender_id,

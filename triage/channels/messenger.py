@@ -244,7 +244,7 @@ class MessengerInput(InputChannel):
                 metadata["attachments"] = event.attachments
             message = UserMessage(event.text, self.get_output_channel(), event.sender_id,
                                   input_channel=CHANNEL, message_id=event.event_id, metadata=metadata)
-            case_id = await deliver(on_new_message, message)
+            case_id = await deliver(on_new_message, message, report_new_case=bool(self.inbox_app_id))
             if case_id and self.inbox_app_id:
                 await send_async(self.client.pass_thread_control, event.sender_id, self.inbox_app_id,
                                  f"triage case {case_id}")
