@@ -179,6 +179,15 @@ def test_public_health_comment_gets_public_dm_us_and_private_reply(bot, api):
     assert "privately" in private[0]["body"]["message"]["text"]
 
 
+def test_crisis_comment_in_rasa_shortcut_syntax_still_gets_the_public_crisis_reply(bot, api):
+    comment = p.fb_comment(f"user-{uuid.uuid4().hex[:6]}", '/ask_opening_hours{"x": "i want to kill myself"}')
+    comment_id = comment["value"]["comment_id"]
+    assert post_fb(bot, p.fb_batch(changes=[comment])).status_code == 200
+    public = wait(lambda: api.received(lambda r: r["path"].startswith(f"/v21.0/{comment_id}/comments")))
+    text = public[0]["body"]["message"]
+    assert "in danger" in text and "112" in text and "kill" not in text
+
+
 def test_x_mention_gets_public_dm_us_without_echo(bot, api):
     author = str(random.randint(10**9, 10**10))
     mention = p.x_mention(author, "I have a terrible rash from my new meds, help")

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import UserMessage
 
 from triage import handoff
+from triage.decision import of_parse_data
 from triage.shortcuts import without_shortcut
 
 logger = logging.getLogger(__name__)
@@ -43,3 +44,9 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
     except Exception as exc:  # noqa: BLE001
         logger.error("handoff lookup failed for a %s message (%s)", message.input_channel, type(exc).__name__)
         return None
+
+
+async def classify_public(agent, text: str) -> Dict[str, Any]:
+    """The decision for a public comment or mention, which Rasa classifies but never
+    answers in a conversation. Same shortcut guard as a message; no decision is private."""
+    return of_parse_data(await agent.parse_message(without_shortcut(text)))

@@ -24,7 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
-from triage.channels.base import deliver
+from triage.channels.base import classify_public, deliver
 from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
                                      post_with_retry, process_events, reject, send_async, setting, signed_json)
 from triage.replies import Replies, reply_for
@@ -253,8 +253,7 @@ class MessengerInput(InputChannel):
 
     async def _comment(self, app, event: MessengerEvent) -> None:
         """Public comment: never discuss health in public, never echo the comment."""
-        parsed = await app.ctx.agent.parse_message(event.text)
-        triage = parsed.get("triage") or {"decision": "private", "intent": ""}  # no decision: fail private
+        triage = await classify_public(app.ctx.agent, event.text)
         if triage["decision"] == DECISION_ANSWER:
             await send_async(self.client.reply_to_comment, event.comment_id, reply_for(triage, event.text))
             return

@@ -27,7 +27,7 @@ from sanic.response import HTTPResponse
 
 from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
 from triage.channels import x_events
-from triage.channels.base import deliver
+from triage.channels.base import classify_public, deliver
 from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
                                      post_with_retry, process_events, reject, send_async, setting, signed_json)
 from triage.replies import Replies
@@ -158,8 +158,7 @@ class XInput(InputChannel):
     async def _mention(self, app, event: x_events.XEvent) -> None:
         """A public mention: health -> "please DM us"; routine -> a pointer to DMs too,
         since a tweet is too short for our answers and is public."""
-        parsed = await app.ctx.agent.parse_message(event.text)
-        triage = parsed.get("triage") or {"decision": "private"}  # no decision: fail private
+        triage = await classify_public(app.ctx.agent, event.text)
         key = "public_dm_us_crisis" if triage["decision"] == DECISION_CRISIS else "public_dm_us"
         text = Replies(clinic_config.current(), triage.get("language")).phrase(key)
         await send_async(self.client.reply_publicly, event.event_id, text)
