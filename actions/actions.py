@@ -40,10 +40,8 @@ class ActionAnswer(Action):
         if triage["decision"] != DECISION_ANSWER:
             return await ActionEscalate().run(dispatcher, tracker, domain)
         text = (tracker.latest_message or {}).get("text") or ""
-        dispatcher.utter_message(text=reply_for(triage, text))
-        if triage.get("review"):
-            handoff.queue_for_review(handoff.services(), tracker.sender_id,
-                                     tracker.get_latest_input_channel() or "unknown", triage, text)
+        dispatcher.utter_message(text=handoff.answer(tracker.sender_id, tracker.get_latest_input_channel() or "unknown",
+                                                     triage, text))
         return _language(triage)
 
 

@@ -76,6 +76,14 @@ def escalate(svc: Services, sender_id: str, channel: str, triage: Mapping[str, A
     return case_id
 
 
+def answer(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
+    """A routine message's reply, queueing it for the admins when the model was unsure.
+    Used by the in-server NLG and by action_answer alike."""
+    if triage.get("review"):
+        queue_for_review(services(), sender_id, channel, triage, text)
+    return reply_for(triage, text)
+
+
 def queue_for_review(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> None:
     """Queues a message the model was unsure about for the admins, de-identified.
     Never fails the patient's turn."""

@@ -47,7 +47,7 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
             # an automatic answer: the private or crisis reply, as action_escalate would give.
             logger.warning("utter_answer for a %s decision; replying as an escalation", triage["decision"])
             return {"text": reply_for(triage)}
-        if triage.get("review"):
-            await asyncio.to_thread(handoff.queue_for_review, handoff.services(), tracker.sender_id,
-                                    tracker.get_latest_input_channel() or "unknown", triage, text)
-        return {"text": reply_for(triage, text)}
+        channel = tracker.get_latest_input_channel() or "unknown"
+        if triage.get("review"):  # a database write: off the event loop
+            return {"text": await asyncio.to_thread(handoff.answer, tracker.sender_id, channel, triage, text)}
+        return {"text": handoff.answer(tracker.sender_id, channel, triage, text)}
