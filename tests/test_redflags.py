@@ -19,6 +19,10 @@ CRISIS = [
     ("je veux mourir", "suicidal_ideation"),
     ("I've been cutting myself again", "self_harm"),
     ("ich ritze mich", "self_harm"),
+    ("hab mich gestern wieder geritzt", "self_harm"),
+    ("esta noche me corté bastante", "self_harm"),
+    ("me he cortado los brazos otra vez", "self_harm"),
+    ("hab mich absichtlich geschnitten", "self_harm"),
     ("my daughter cuts herself", "self_harm"),
     ("me estoy cortando otra vez", "self_harm"),
     ("I took all my sleeping pills", "overdose"),
@@ -68,6 +72,7 @@ NOT_CRISIS = [
     "I'm stuck in traffic, late for my appointment",
     "do you have a stroke unit",
     "he took 2 tablets of ibuprofen for his headache",
+    "me corté el pelo, ¿cambia la hora de la cita?",
 ]
 
 

@@ -70,6 +70,10 @@ _SELF_HARM = [
     r"\bschneide mich\b", r"\bmir (selbst )?weh tun\b",
     r"\bcortarme\b", r"\bme (corto|estoy cortando|lastimo|hago dano)\b", r"\bautolesi",
     r"\bhacerme dano\b", r"\blastimarme\b",
+    # Past tense too: "me corte bastante", "ich habe mich geritzt". An accidental cut
+    # ("me corte el dedo") then escalates as well, the cheaper mistake.
+    r"\bme (corte|he cortado|cortaba|volvi a cortar)\b(?! (el|la|los|las) (pelo|cabello|flequillo|unas|barba)\b)",
+    r"\bgeritzt\b", r"\bmich (absichtlich|extra|selbst|wieder|schon wieder) (geschnitten|verletzt|verbrannt)\b",
 ]
 _OVERDOSE = [
     r"\bover ?dos(e|ed|ing)\b", r"\bod d\b", r"\bod ing\b",
