@@ -149,5 +149,23 @@ def test_idle_resume_sets_a_note_for_the_patient(svc, monkeypatch):
     assert worker.run_once(svc)["resumed"] == 1
     assert calls and calls[0][1][0] == {"event": "resume"}
     assert svc.cases.get(case_id)["status"] == "open"  # staff still own it
+    assert svc.cases.standing("rest", "a") == (svc.cases.active_case("rest", "a"), True)
     assert svc.cases.pending_idle_note("rest", "a") == case_id
     assert svc.cases.pending_idle_note("rest", "a") is None  # the note is given once
+    assert svc.cases.standing("rest", "a") == (svc.cases.active_case("rest", "a"), False)
+
+
+def test_standing_answers_both_per_message_questions_in_one_read(svc):
+    """What intercept asks on every message: the active case, and a pending idle note."""
+    assert svc.cases.standing("rest", "b") == (None, False)
+    first = svc.cases.open_case("rest", "b", PRIVATE, "x")
+    assert svc.cases.standing("rest", "b")[0]["id"] == first
+    svc.cases.resolve(first, "ana", "callback_done")
+    # A resolved case that still owes its note: no active case, but the note is pending.
+    with svc.cases.engine.begin() as connection:
+        connection.execute(update(db.cases).where(db.cases.c.id == first).values(idle_note_pending=True))
+    assert svc.cases.standing("rest", "b") == (None, True)
+    second = svc.cases.open_case("rest", "b", CRISIS, "y")
+    active, note = svc.cases.standing("rest", "b")
+    assert (active["id"], active["priority"], note) == (second, "urgent", True)
+    assert svc.cases.standing("rest", "someone-else") == (None, False)

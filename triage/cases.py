@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from sqlalchemy import bindparam, case as sql_case, insert, or_, select, update
 from sqlalchemy.engine import Engine
@@ -50,6 +50,11 @@ _ACTIVE_CASE = (select(db.cases).where(db.cases.c.sender_ref == bindparam("ref")
                 .order_by(db.cases.c.created_at.desc()).limit(1))
 _IDLE_NOTE = select(db.cases.c.id).where(db.cases.c.sender_ref == bindparam("ref"),
                                          db.cases.c.idle_note_pending.is_(True)).limit(1)
+# Both questions every patient message asks, in one read: the active case, and whether
+# an idle-resumed case still owes its note.
+_STANDING = (select(db.cases).where(db.cases.c.sender_ref == bindparam("ref"),
+                                    or_(db.cases.c.status.in_([OPEN, CLAIMED]), db.cases.c.idle_note_pending.is_(True)))
+             .order_by(db.cases.c.created_at.desc()))
 
 
 def sender_ref(keys: KeyStore, channel: str, sender_id: str) -> str:
@@ -101,6 +106,15 @@ class Cases:
         with db.reading(self.engine) as connection:
             row = connection.execute(_ACTIVE_CASE, {"ref": self.sender_ref(channel, sender_id)}).first()
         return dict(row._mapping) if row else None
+
+    def standing(self, channel: str, sender_id: str) -> Tuple[Optional[Dict[str, Any]], bool]:
+        """The sender's open or claimed case (as ``active_case``), and whether a note is pending
+        (then ``pending_idle_note`` takes it)."""
+        with db.reading(self.engine) as connection:
+            rows = [dict(row._mapping) for row in connection.execute(
+                _STANDING, {"ref": self.sender_ref(channel, sender_id)})]
+        active = next((row for row in rows if row["status"] in (OPEN, CLAIMED)), None)
+        return active, any(row["idle_note_pending"] for row in rows)
 
     def attach(self, case_id: str, text: str, author: str = "patient", channel: Optional[str] = None,
                event: str = "message_attached", actor: str = "system") -> None:

@@ -139,7 +139,7 @@ def intercept(svc: Services, sender_id: str, channel: str, text: str,
         language = (svc.cases.active_case(channel, sender_id) or {}).get("language")
         replies = Replies(clinic_config.current(), language or clinic_config.current().default_language)
         return Intercepted([replies.phrase("forgotten")], consumed=True)
-    case = svc.cases.active_case(channel, sender_id)
+    case, note_pending = svc.cases.standing(channel, sender_id)
     case_id = case["id"] if case else None
     if case and case["paused"]:
         if not text and (metadata or {}).get("attachments"):
@@ -153,7 +153,7 @@ def intercept(svc: Services, sender_id: str, channel: str, text: str,
             svc.audit.append("replied", case_id=case["id"], channel=channel, outcome="crisis_followup")
             return Intercepted([reply], case_id=case_id)
         return Intercepted([], case_id=case_id)
-    if svc.cases.pending_idle_note(channel, sender_id):
+    if note_pending and svc.cases.pending_idle_note(channel, sender_id):
         language = (case or {}).get("language") or clinic_config.current().default_language
         return Intercepted([Replies(clinic_config.current(), language).phrase("idle_resumed")], case_id=case_id)
     return Intercepted([], case_id=case_id)
