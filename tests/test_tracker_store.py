@@ -202,3 +202,27 @@ def test_only_the_latest_session_is_read_back_but_all_are_kept(store):
     run(store.save(latest))  # nothing new: nothing written twice
     with store.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM events")).scalar_one() == 11
+
+
+def test_a_turn_writes_only_its_new_events_without_counting_them_again(store):
+    run(store.save(conversation("patient-t", ts=dt.datetime.now().timestamp() - 60)))
+    tracker = run(store.retrieve("patient-t"))
+    statements = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    tracker.update(UserUttered("hello again", {"name": "greet", "confidence": 0.9}))
+    run(store.save(tracker))
+    tracker.update(ActionExecuted("action_listen"))
+    run(store.save(tracker))
+    run(store.save(tracker))  # nothing new
+    assert not [s for s in statements if "count(" in s.lower()]  # the read this turn already said how many
+    copy = tracker.copy()  # built elsewhere: counted, and still nothing written twice
+    run(store.save(copy))
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM events")).scalar_one() == 7 + 2
+    # Forgotten while a turn is in flight: the turn's new event is kept, the forgotten ones
+    # are not written back (counting the rows afresh would have found 0 and rewritten them all).
+    tracker = run(store.retrieve("patient-t"))
+    store.forget("patient-t")
+    tracker.update(UserUttered("after", {"name": "greet", "confidence": 0.9}))
+    run(store.save(tracker))
+    assert [e.text for e in run(store.retrieve_full_tracker("patient-t")).events] == ["after"]

@@ -37,6 +37,7 @@ from triage import keys as keystore
 logger = logging.getLogger(__name__)
 
 _instances: List["EncryptedSQLTrackerStore"] = []
+_STORED = "_triage_events_stored"  # set on a tracker by _retrieve and save
 
 
 class PlaintextCache:
@@ -144,14 +145,21 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             self.plaintexts.put(ref, current)  # exactly what is stored now, nothing older
         events = [json.loads(text) for text in current.values()]
         if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            if not fetch_events_from_all_sessions:
+                setattr(tracker, _STORED, len(events))
+            return tracker
         return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         ref = self.conversation_ref(tracker.sender_id)
+        # How many of the tracker's events are stored already: known from the read this turn
+        # (the conversation lock keeps it true), counted only for a tracker built elsewhere.
+        stored = getattr(tracker, _STORED, None)
         with self.engine.begin() as connection:
-            stored = connection.execute(self._count_session, {"ref": ref}).scalar_one()
+            if stored is None:
+                stored = connection.execute(self._count_session, {"ref": ref}).scalar_one()
             rows, sealed = [], []
             for event in itertools.islice(tracker.events, stored, len(tracker.events)):
                 data = event.as_dict()
@@ -164,6 +172,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 connection.execute(self._insert, rows)
         for token, plaintext in sealed:
             self.plaintexts.add(ref, token, plaintext)
+        setattr(tracker, _STORED, len(tracker.events))
 
     # -- maintenance: rotation, retention, forget-me --------------------------
 
