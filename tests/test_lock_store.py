@@ -28,6 +28,15 @@ def _worker(kind: str, prefix: str, conversation: str, rounds: int, result_key: 
             time.sleep(0.003)
             return lock
 
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            write = getattr(self, "_compare_and_set", None)
+            if write is not None:  # ours: between its read and its conditional write
+                def slow_write(**write_args):
+                    time.sleep(0.003)
+                    return write(**write_args)
+                self._compare_and_set = slow_write
+
     store = Slow(key_prefix=prefix, **REDIS)
     red = redis.Redis(**REDIS)
 
@@ -94,6 +103,28 @@ def test_atomic_lock_store_never_interleaves(capsys):
     assert figures["exitcodes"] == [0, 0]
     assert figures["done"] == 120
     assert figures["overlaps"] == 0 and figures["lost"] == 0, figures
+
+
+def test_a_write_over_a_changed_lock_is_refused_and_retried():
+    """The compare-and-set itself: a change made by another replica between the read and
+    the write makes the write fail, and the ticket is issued on the fresh value."""
+    from triage.lock_store import AtomicRedisLockStore
+
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    store, other = AtomicRedisLockStore(key_prefix=tag, **REDIS), AtomicRedisLockStore(key_prefix=tag, **REDIS)
+    write, outcomes = store._compare_and_set, []
+
+    def meddling_write(**args):
+        if not outcomes:  # the first time, another replica takes a ticket in between
+            other.issue_ticket("c2")
+        outcomes.append(write(**args))
+        return outcomes[-1]
+
+    store._compare_and_set = meddling_write
+    assert store.issue_ticket("c2") == 1  # the other replica's ticket 0 was kept
+    assert outcomes == [0, 1]
+    assert [t.number for t in store.get_lock("c2").tickets] == [0, 1]
+    store.red.delete(store.key_prefix + "c2")
 
 
 def test_lock_keys_expire_and_are_removed_after_use():
