@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TRIAGE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # (replicas, Sanic workers per replica) of the production topology, keyed by --quick.
 CLUSTERS = {False: [(2, 1), (1, 2), (2, 2)], True: [(2, 2)]}
+# How long each concurrent load runs, keyed by --quick.
+LOAD_SECONDS = {False: 20.0, True: 2.0}
 
 
 def _pg_database(name: str) -> str:
@@ -37,8 +39,8 @@ def _serve_and_measure(bot, quick: bool) -> dict:
     figures = {"cold_start_s": round(time.perf_counter() - started, 1)}
     figures["turn_1_sender"] = turns.sequential(bot.url, 20 if quick else 200)
     figures["turn_short_conversations"] = turns.short_conversations(bot.url, 20 if quick else 200)
-    figures["turn_16_senders"] = turns.parallel(bot.url, 16, 2 if quick else 10)
-    figures["turn_64_senders"] = turns.parallel(bot.url, 64, 1 if quick else 5)
+    figures["turn_16_senders"] = turns.parallel(bot.url, 16, LOAD_SECONDS[quick])
+    figures["turn_64_senders"] = turns.parallel(bot.url, 64, LOAD_SECONDS[quick])
     figures["model_parse"] = turns.parse_latency(bot.url, bot.env["RASA_AUTH_TOKEN"], 20 if quick else 200)
     rasa_pids = turns.process_pids(f"--port\0{bot.rasa_port}".encode())
     action_pids = turns.process_pids(f"--port\0{bot.actions_port}".encode())
@@ -68,8 +70,8 @@ def cluster_figures(quick: bool, replicas: int = 2, workers: int = 1) -> dict:
         figures = {"cold_start_s": round(time.perf_counter() - started, 1),
                    "turn_1_sender": turns.sequential(cluster.url, 20 if quick else 200),
                    "turn_short_conversations": turns.short_conversations(cluster.url, 20 if quick else 200),
-                   "turn_16_senders": turns.parallel(cluster.url, 16, 2 if quick else 10),
-                   "turn_64_senders": turns.parallel(cluster.url, 64, 1 if quick else 5)}
+                   "turn_16_senders": turns.parallel(cluster.url, 16, LOAD_SECONDS[quick]),
+                   "turn_64_senders": turns.parallel(cluster.url, 64, LOAD_SECONDS[quick])}
         cluster.stop()
     return figures
 

@@ -19,6 +19,7 @@ def test_bench_runs_on_a_tiny_load(tmp_path):
     table = {name: (ours, stock) for name, ours, stock in figures["turns"]["table"]}
     assert table["turn p50 ms, 1 sender"][0] > 0 and table["turn p50 ms, 1 sender"][1] > 0
     assert table["turns/s, 16 senders"][0] > 0
+    assert figures["turns"]["ours"]["turn_16_senders"]["turns"] >= 16  # sustained: every sender got through
     assert table["turn p50 ms, 5-turn conversations"][0] > 0
     # --quick starts one cluster, with both replicas and Sanic workers on a fresh PostgreSQL
     assert table["2 replica(s) x 2 Sanic worker(s), PostgreSQL + Redis + nginx: turns/s, 16 senders"][0] > 0
