@@ -46,7 +46,7 @@ clean:
 eval: model
 	@.venv/bin/triage eval
 
-bench: install
+bench: model
 	@.venv/bin/python -m bench.run
 
 run-prod: model
