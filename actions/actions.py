@@ -4,19 +4,15 @@ escalations, hand the conversation to staff.
 The decision itself is made once, in the NLU pipeline (triage.component); the
 actions read it from ``tracker.latest_message["triage"]``.
 """
-import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from triage import DECISION_ANSWER, DECISION_PRIVATE, handoff
+from triage import DECISION_ANSWER, handoff
 from triage.decision import of_parse_data
 from triage.language import SUPPORTED
-from triage.replies import reply_for
-
-logger = logging.getLogger(__name__)
 
 
 def _triage(tracker: Tracker) -> Dict[str, Any]:
@@ -46,27 +42,15 @@ class ActionAnswer(Action):
 
 
 class ActionEscalate(Action):
-    """Private or crisis: the reply first, then a staff case, then the pause."""
+    """Private or crisis: the reply and a staff case (triage.handoff.escalation), then the pause."""
 
     def name(self) -> Text:
         return "action_escalate"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         triage = _triage(tracker)
-        if triage["decision"] == DECISION_ANSWER:
-            triage.update(decision=DECISION_PRIVATE)  # routed here by a rule: never downgrade
-        dispatcher.utter_message(text=reply_for(triage))
-        channel = tracker.get_latest_input_channel() or "unknown"
-        try:
-            svc = handoff.services()
-            case_id = handoff.escalate(svc, tracker.sender_id, channel, triage,
-                                       (tracker.latest_message or {}).get("text") or "")
-            svc.audit.append("replied", case_id=case_id, channel=channel, intent=triage.get("intent"),
-                             confidence=triage.get("confidence"), outcome=triage["decision"])
-            handoff.queue_for_review(svc, tracker.sender_id, channel, triage,
-                                     (tracker.latest_message or {}).get("text") or "")
-        except Exception as exc:  # noqa: BLE001
-            # The patient has their reply either way; staff must hear of the failure.
-            logger.error("escalation could not be recorded (%s); the conversation is paused", type(exc).__name__)
+        reply, _ = handoff.escalation(tracker.sender_id, tracker.get_latest_input_channel() or "unknown", triage,
+                                      (tracker.latest_message or {}).get("text") or "")
+        dispatcher.utter_message(text=reply)
         # Paused either way: a sensitive conversation must not fall back to automatic answers.
         return _language(triage) + [ConversationPaused()]

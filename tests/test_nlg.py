@@ -44,16 +44,41 @@ def test_routine_answer_comes_from_the_clinic_facts():
     assert "Uferstraße" in german["text"]
 
 
-@pytest.mark.parametrize("triage,expected", [
-    ({"decision": "private", "intent": "disclose_symptoms", "language": "en"}, "privately"),
-    ({"decision": "crisis", "intent": "crisis_self_harm", "language": "en"}, "🚨"),
-    ({}, "privately"),  # no decision at all: treated as private
+@pytest.fixture
+def svc(keystore, tmp_path, monkeypatch):
+    from triage import db
+
+    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
+    services = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit),
+                                ReviewQueue(keystore, audit))
+    monkeypatch.setattr(handoff, "services", lambda: services)
+    return services
+
+
+@pytest.mark.parametrize("triage,expected,priority", [
+    ({"decision": "private", "intent": "disclose_symptoms", "language": "en"}, "privately", "normal"),
+    ({"decision": "crisis", "intent": "crisis_self_harm", "language": "en"}, "🚨", "urgent"),
+    ({}, "privately", "normal"),  # no decision at all: treated as private
 ])
-def test_an_escalated_message_never_gets_an_automatic_answer(triage, expected):
+def test_an_escalated_message_never_gets_an_automatic_answer_and_opens_a_case(svc, triage, expected, priority):
     text = "/ask_opening_hours my chest hurts"
     message = generate(tracker_with(text, triage))
     assert expected in message["text"] and "Opening hours" not in message["text"]
     assert "chest" not in message["text"]
+    case = svc.cases.active_case("rest", "patient-9")
+    assert case is not None and case["priority"] == priority and case["paused"]
+    assert svc.cases.first_patient_message(case["id"]) == text
+    replied = [row for row in svc.audit.rows() if row["event"] == "replied"]
+    assert len(replied) == 1 and replied[0]["case_id"] == case["id"]
+
+
+def test_the_escalation_reply_does_not_wait_on_the_database(monkeypatch):
+    def broken():
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(handoff, "services", broken)
+    message = generate(tracker_with("/ask_opening_hours i feel dizzy", {"decision": "private", "language": "en"}))
+    assert "privately" in message["text"] and "dizzy" not in message["text"]
 
 
 def test_other_responses_are_rasas_templates():
@@ -61,12 +86,7 @@ def test_other_responses_are_rasas_templates():
         "a plain response"
 
 
-def test_a_low_confidence_answer_is_queued_for_review(keystore, tmp_path, monkeypatch):
-    from triage import db
-
-    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    svc = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit), ReviewQueue(keystore, audit))
-    monkeypatch.setattr(handoff, "services", lambda: svc)
+def test_a_low_confidence_answer_is_queued_for_review(svc):
     generate(tracker_with("can i bring my dog Rex Miller to visit", {
         "decision": "answer", "intent": "ask_visiting_hours", "language": "en", "confidence": 0.6, "review": True}))
     generate(tracker_with("when are you open", {"decision": "answer", "intent": "ask_opening_hours",

@@ -1,7 +1,9 @@
 """The handoff flow around the Rasa conversation: escalate, hold, resume.
 
-- ``escalate`` (called by action_escalate) opens a case, queues the staff
-  notice and audits; the action then pauses the conversation.
+- ``escalation`` (called by action_escalate, and by the in-server NLG should a
+  rule ever route an escalation to ``utter_answer``) gives the private or
+  crisis reply and opens the case: ``escalate`` queues the staff notice, the
+  reply is audited; the action then pauses the conversation.
 - ``intercept`` (called by our input channels before Rasa sees a message)
   attaches messages sent while a case holds the conversation, and answers a
   crisis even then: a paused bot must not stay silent to "I want to die".
@@ -14,12 +16,12 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 import requests
 
-from triage import DECISION_CRISIS, clinic as clinic_config, redflags
+from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, redflags
 from triage.audit import AuditLog
 from triage.cases import NORMAL, Cases, Policy
 from triage.keys import KeyStore
@@ -59,6 +61,29 @@ class Services:
 @lru_cache(maxsize=1)
 def services() -> Services:
     return Services.from_env()
+
+
+def escalation(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> Tuple[str, Optional[str]]:
+    """The reply to a private or crisis message and the case behind it: (reply, case id).
+
+    Anything that is not a crisis is escalated as private, so a rule that sends a
+    routine decision here never downgrades it. The reply does not depend on the
+    database: if the case cannot be recorded the patient still gets it, and the
+    error log tells staff (the case id is then None)."""
+    triage = dict(triage)
+    if triage.get("decision") != DECISION_CRISIS:
+        triage["decision"] = DECISION_PRIVATE
+    reply = reply_for(triage)
+    try:
+        svc = services()
+        case_id = escalate(svc, sender_id, channel, triage, text)
+        svc.audit.append("replied", case_id=case_id, channel=channel, intent=triage.get("intent"),
+                         confidence=triage.get("confidence"), outcome=triage["decision"])
+        queue_for_review(svc, sender_id, channel, triage, text)
+        return reply, case_id
+    except Exception as exc:  # noqa: BLE001
+        logger.error("escalation could not be recorded (%s); the conversation is paused", type(exc).__name__)
+        return reply, None
 
 
 def escalate(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:

@@ -23,7 +23,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from triage import DECISION_ANSWER, handoff
 from triage.decision import of_parse_data
-from triage.replies import reply_for
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +40,16 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
         message = tracker.latest_message
         triage = of_parse_data(message.parse_data if message else None)
         text = (message.text if message else "") or ""
+        channel = tracker.get_latest_input_channel() or "unknown"
         if triage["decision"] != DECISION_ANSWER:
             # Only a rule mix-up, or an "/intent" shortcut sent through Rasa's token-protected
             # HTTP API, gets here (the channels turn a patient's shortcut into words). Never
-            # an automatic answer: the private or crisis reply, as action_escalate would give.
-            logger.warning("utter_answer for a %s decision; replying as an escalation", triage["decision"])
-            return {"text": reply_for(triage)}
-        channel = tracker.get_latest_input_channel() or "unknown"
+            # an automatic answer: the private or crisis reply and a staff case, as
+            # action_escalate gives. The case holds the conversation from the next message on
+            # (our channels check it before Rasa), though no ConversationPaused can be set here.
+            logger.warning("utter_answer for a %s decision; escalating", triage["decision"])
+            reply, _ = await asyncio.to_thread(handoff.escalation, tracker.sender_id, channel, triage, text)
+            return {"text": reply}
         if triage.get("review"):  # a database write: off the event loop
             return {"text": await asyncio.to_thread(handoff.answer, tracker.sender_id, channel, triage, text)}
         return {"text": handoff.answer(tracker.sender_id, channel, triage, text)}
