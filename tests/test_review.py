@@ -169,12 +169,14 @@ def test_dismiss_is_audited(svc):
 def test_low_confidence_rest_message_to_a_validated_training_example(tmp_path):
     stack = make_stack("sqlite", tmp_path)
     try:
-        text = "my name is Sarah Collins, can my cat come to the cafeteria"
+        # A question the model has no intent for (nlu_fallback, 0.38 with the serving model),
+        # so it is queued; "can my cat come to the cafeteria" became confident (0.76) after a retrain.
+        text = "my name is Sarah Collins, can i fly my drone over the car park"
         assert stack["bot"].reply(text, sender="rev-1")
         listed = triage_cli(stack["env"], "review", "list", "--json")
         assert listed.returncode == 0, listed.stderr
         items = [json.loads(line) for line in listed.stdout.splitlines()]
-        assert len(items) == 1, items
+        assert len(items) == 1, f"the model was sure of the test message, nothing was queued: {items}"
         item = items[0]
         assert item["channel"] == "rest" and item["source"] in ("low_confidence", "nlu_fallback")
         assert "Sarah" not in item["text"] and "Collins" not in item["text"] and "<NAME>" in item["text"]
