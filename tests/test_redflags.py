@@ -17,6 +17,12 @@ CRISIS = [
     ("mi hermano se quiere matar", "suicidal_ideation"),
     ("pienso en suicidarme", "suicidal_ideation"),
     ("je veux mourir", "suicidal_ideation"),
+    ("i've been feeling really low for months and i don't really see the point anymore", "suicidal_ideation"),
+    ("honestly whats the point of living", "suicidal_ideation"),
+    ("ich sehe einfach keinen Sinn mehr", "suicidal_ideation"),
+    ("mein Leben hat keinen Sinn", "suicidal_ideation"),
+    ("ya no le veo sentido a nada", "suicidal_ideation"),
+    ("mi vida ya no tiene sentido", "suicidal_ideation"),
     ("I've been cutting myself again", "self_harm"),
     ("ich ritze mich", "self_harm"),
     ("hab mich gestern wieder geritzt", "self_harm"),
@@ -73,6 +79,9 @@ NOT_CRISIS = [
     "do you have a stroke unit",
     "he took 2 tablets of ibuprofen for his headache",
     "me corté el pelo, ¿cambia la hora de la cita?",
+    "i don't see the point of the new booking app, can i just call?",
+    "der alte Termin macht keinen Sinn mehr, kann ich verschieben?",
+    "no veo sentido a pagar la factura dos veces",
 ]
 
 

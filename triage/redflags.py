@@ -43,6 +43,9 @@ _SUICIDAL = [
     r"\bunalive\b", r"\b(gonna|wanna|going to|want to|will) kms\b",
     r"\bjump(ing)? (off|from) (a|the|my) (bridge|roof|building|balcony|cliff)\b",
     r"\bcant go on (anymore|any more|living)\b", r"\bsay(ing)? goodbye to everyone\b",
+    # Hopelessness said without the words "suicide" or "die": staff must hear it now.
+    r"\b(dont|do not|cant|cannot|can not) (really |even |honestly |just )?see (the|any) point (anymore|any more|in (living|life|being alive|going on|carrying on|anything|waking up))\b",
+    r"\bwhats the point (of|in) (living|life|being alive|going on|waking up)\b",
     # de
     r"\b(mich|mir|sich) (selbst )?(umbringen|umzubringen|toten|erhangen|das leben (nehmen|zu nehmen))\b",
     r"\b(will|mochte|wollte) (nicht mehr leben|sterben)\b",
@@ -51,6 +54,7 @@ _SUICIDAL = [
     r"\b(will|kann|mochte) nicht mehr (leben|weiterleben|aufwachen|da sein)\b",
     r"\b(mein leben|allem|alles) (ein ende setzen|beenden)\b", r"\bmein leben beenden\b",
     r"\bkeinen sinn mehr (zu leben|im leben)\b", r"\bvon der brucke springen\b",
+    r"\bsehe (einfach |gar )?keinen sinn mehr\b", r"\b(das|mein) leben (hat|macht) (einfach )?keinen sinn( mehr)?\b",
     # es
     r"\bsuicid(io|arme|arse|a|e)\b", r"\b(matarme|matarse|se quiere matar)\b", r"\b(quitarme|quitarse) la vida\b",
     r"\b(quiere|quieren) (morir|morirse)\b",
@@ -59,6 +63,8 @@ _SUICIDAL = [
     r"\bya no quiero vivir\b", r"\bacabar con (mi vida|todo)\b", r"\bahorcarme\b",
     r"\bmejor (estaria|estar) muert[oa]\b", r"\bno vale la pena vivir\b",
     r"\btirarme (de|por|desde) (un|el|la) (puente|edificio|ventana|balcon)\b",
+    r"\b(no|ya no) (le )?(veo|encuentro) (ningun )?sentido a (la vida|vivir|nada|seguir)\b",
+    r"\b(mi|la) vida (ya )?no tiene (ningun )?sentido\b",
     # other languages, so a crisis in French, Italian or Portuguese is not missed
     r"\bje veux mourir\b", r"\bme suicider\b", r"\bvoglio morire\b", r"\bsuicidarmi\b",
     r"\bquero morrer\b", r"\bme matar\b",
