@@ -72,13 +72,14 @@ def test_an_escalated_message_never_gets_an_automatic_answer_and_opens_a_case(sv
     assert len(replied) == 1 and replied[0]["case_id"] == case["id"]
 
 
-def test_the_escalation_reply_does_not_wait_on_the_database(monkeypatch):
+def test_the_escalation_reply_does_not_wait_on_the_database(monkeypatch, caplog):
     def broken():
         raise RuntimeError("database down")
 
     monkeypatch.setattr(handoff, "services", broken)
     message = generate(tracker_with("/ask_opening_hours i feel dizzy", {"decision": "private", "language": "en"}))
     assert "privately" in message["text"] and "dizzy" not in message["text"]
+    assert "escalation could not be recorded (RuntimeError)" in caplog.text and "dizzy" not in caplog.text
 
 
 def test_other_responses_are_rasas_templates():

@@ -82,7 +82,8 @@ def escalation(sender_id: str, channel: str, triage: Mapping[str, Any], text: st
         queue_for_review(svc, sender_id, channel, triage, text)
         return reply, case_id
     except Exception as exc:  # noqa: BLE001
-        logger.error("escalation could not be recorded (%s); the conversation is paused", type(exc).__name__)
+        logger.error("escalation could not be recorded (%s): no staff case for this message, "
+                     "follow up from this log", type(exc).__name__)
         return reply, None
 
 
