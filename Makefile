@@ -47,6 +47,7 @@ eval: model
 	@.venv/bin/triage eval
 
 bench: model
+	@scripts/ensure-nginx
 	@.venv/bin/python -m bench.run
 
 run-prod: model
