@@ -1,10 +1,13 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Escalations spooled by tests (the database-down paths) never land in the checkout's var/.
+os.environ.setdefault("TRIAGE_SPOOL_DIR", tempfile.mkdtemp(prefix="triage-test-spool-"))
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,9 @@ def test_compose_parses_and_has_the_topology():
         env = services[name]["environment"]
         assert env["TRIAGE_MASTER_KEY_FILE"].startswith("/run/secrets/")
         assert env["LOG_LEVEL"] == "INFO" and env["RASA_TELEMETRY_ENABLED"] == "false"
+        # whoever spools an escalation (replicas, actions) and the worker that records it share one folder
+        assert f"spool:{env['TRIAGE_SPOOL_DIR']}" in services[name]["volumes"]
+    assert "spool" in compose["volumes"]
 
 
 def test_every_referenced_file_exists():

@@ -72,7 +72,9 @@ def test_an_escalated_message_never_gets_an_automatic_answer_and_opens_a_case(sv
     assert len(replied) == 1 and replied[0]["case_id"] == case["id"]
 
 
-def test_the_escalation_reply_does_not_wait_on_the_database(monkeypatch, caplog):
+def test_the_escalation_reply_does_not_wait_on_the_database(monkeypatch, caplog, tmp_path):
+    monkeypatch.setenv("TRIAGE_SPOOL_DIR", str(tmp_path / "spool"))  # tests/test_spool.py: what happens to it
+
     def broken():
         raise RuntimeError("database down")
 

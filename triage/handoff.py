@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import requests
 
-from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, redflags
+from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, redflags, spool
 from triage.audit import AuditLog
 from triage.cases import NORMAL, Cases, Policy
 from triage.keys import KeyStore
@@ -69,22 +69,34 @@ def escalation(sender_id: str, channel: str, triage: Mapping[str, Any], text: st
     Anything that is not a crisis is escalated as private, so a rule that sends a
     routine decision here never downgrades it. The reply does not depend on the
     database: if the case cannot be recorded the patient still gets it, and the
-    error log tells staff (the case id is then None)."""
+    escalation waits, sealed, in the spool until the worker can record it (the case
+    id is then None)."""
     triage = dict(triage)
     if triage.get("decision") != DECISION_CRISIS:
         triage["decision"] = DECISION_PRIVATE
     reply = reply_for(triage)
     try:
-        svc = services()
-        case_id = escalate(svc, sender_id, channel, triage, text)
-        svc.audit.append("replied", case_id=case_id, channel=channel, intent=triage.get("intent"),
-                         confidence=triage.get("confidence"), outcome=triage["decision"])
-        queue_for_review(svc, sender_id, channel, triage, text)
-        return reply, case_id
+        return reply, record_escalation(services(), sender_id, channel, triage, text)
     except Exception as exc:  # noqa: BLE001
-        logger.error("escalation could not be recorded (%s): no staff case for this message, "
-                     "follow up from this log", type(exc).__name__)
+        try:
+            spool.put(sender_id, channel, triage, text)
+        except Exception as spool_exc:  # noqa: BLE001
+            logger.critical("escalation could not be recorded (%s) nor spooled (%s): no staff case for "
+                            "this %s %s message", type(exc).__name__, type(spool_exc).__name__, channel,
+                            triage["decision"])
+        else:
+            logger.error("escalation could not be recorded (%s): spooled (sealed) in %s; the worker opens "
+                         "the staff case when the database answers", type(exc).__name__, spool.directory())
         return reply, None
+
+
+def record_escalation(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
+    """The case, the `replied` audit entry and review queueing for an escalated message."""
+    case_id = escalate(svc, sender_id, channel, triage, text)
+    svc.audit.append("replied", case_id=case_id, channel=channel, intent=triage.get("intent"),
+                     confidence=triage.get("confidence"), outcome=triage["decision"])
+    queue_for_review(svc, sender_id, channel, triage, text)
+    return case_id
 
 
 def escalate(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:

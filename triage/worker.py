@@ -1,6 +1,7 @@
 """Background worker: delivers queued staff notices, re-notifies urgent cases
 nobody claimed in time, resumes conversations (after a resolve, or after the
-configured idle time). `make run` starts it beside the two servers."""
+configured idle time), and records escalations spooled while the database was
+down (triage/spool.py). `make run` starts it beside the two servers."""
 from __future__ import annotations
 
 import logging
@@ -8,14 +9,17 @@ import os
 import time
 from typing import Dict, Optional
 
-from triage import handoff
+from triage import handoff, spool
 from triage.handoff import Services
 
 logger = logging.getLogger(__name__)
 
 
 def run_once(svc: Services) -> Dict[str, int]:
-    done = {"delivered": svc.notifier.deliver_due(), "renotified": 0, "resumed": 0}
+    # Escalations spooled while the database was down come first: they are late already.
+    recorded = spool.drain(lambda e: handoff.record_escalation(svc, e["sender_id"], e["channel"], e["triage"],
+                                                               e["text"]), keys=svc.keys)
+    done = {"spooled_recorded": recorded, "delivered": svc.notifier.deliver_due(), "renotified": 0, "resumed": 0}
     for case in svc.cases.overdue_urgent():
         svc.notifier.enqueue(case, "case_overdue")
         svc.cases.mark_renotified(case["id"])
