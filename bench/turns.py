@@ -20,6 +20,7 @@ import requests
 import yaml
 
 from triage import baseline
+from triage.training import rasa_train_command
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ["what are your opening hours", "where can i park", "do you take private insurance",
@@ -126,9 +127,7 @@ def train_ours(workdir: Path) -> float:
     out = workdir / "ours-trained"
     env = {**os.environ, "RASA_CACHE_DIRECTORY": str(workdir / "ours-cache"), "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    subprocess.run([str(ROOT / ".venv/bin/rasa"), "train", "--out", str(out), "--config", str(ROOT / "config.yml"),
-                    "--domain", str(ROOT / "domain.yml"), "--data", str(ROOT / "data")],
-                   cwd=workdir, env=env, check=True, capture_output=True)
+    subprocess.run(rasa_train_command(ROOT, out, "ours"), cwd=workdir, env=env, check=True, capture_output=True)
     return round(time.perf_counter() - start, 1)
 
 
@@ -150,8 +149,6 @@ def train_stock(workdir: Path, quick: bool) -> Dict[str, object]:
         {"rule": f"answer {intent}", "steps": [{"intent": intent}, {"action": "utter_answer"}]}
         for intent in intents + ["nlu_fallback"]]}))
     start = time.perf_counter()
-    subprocess.run([str(ROOT / ".venv/bin/rasa"), "train", "--fixed-model-name", "stock", "--out",
-                    str(project / "models"), "--config", str(project / "config.yml"), "--domain",
-                    str(project / "domain.yml"), "--data", str(project / "data")],
-                   cwd=project, check=True, capture_output=True)
+    subprocess.run(rasa_train_command(project, project / "models", "stock"), cwd=project, check=True,
+                   capture_output=True)
     return {"model": project / "models" / "stock.tar.gz", "train_seconds": round(time.perf_counter() - start, 1)}

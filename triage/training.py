@@ -158,6 +158,13 @@ def _activate(candidate: Path, models: Path) -> Path:
     return model
 
 
+def rasa_train_command(project: Path, out: Path, name: str) -> List[str]:
+    """`rasa train` of a project laid out as Rasa's (config.yml, domain.yml, data/)."""
+    return [sys.executable, "-m", "rasa", "train", "--fixed-model-name", name, "--out", str(out),
+            "--config", str(project / "config.yml"), "--domain", str(project / "domain.yml"),
+            "--data", str(project / "data")]
+
+
 def train(project: Path = PROJECT_ROOT, out: IO[str] = sys.stdout, force: bool = False,
           actor: str = "system", margin: float = MARGIN, if_needed: bool = False) -> int:
     project = project.resolve()
@@ -196,10 +203,7 @@ def train(project: Path = PROJECT_ROOT, out: IO[str] = sys.stdout, force: bool =
         out.write(f"==> Restored {target.name} from {cache_dir()} (validated before)\n")
     elif not candidate.exists():
         out.write("==> Training a new model (data or config changed): about 2 minutes\n")
-        command = [sys.executable, "-m", "rasa", "train", "--fixed-model-name", name,
-                   "--out", str(candidates), "--config", str(project / "config.yml"),
-                   "--domain", str(project / "domain.yml"), "--data", str(project / "data")]
-        result = subprocess.run(command, cwd=project)
+        result = subprocess.run(rasa_train_command(project, candidates, name), cwd=project)
         if result.returncode != 0 or not candidate.exists():
             raise TrainingError(f"rasa train failed (exit {result.returncode}); the serving model is unchanged")
         seconds = round(time.time() - started)
