@@ -27,6 +27,8 @@ SENSITIVE = (
     "disclose_pregnancy_sexual_health",
     "disclose_substance_use",
     "disclose_identifiers_health",
+    # A request for medical information or advice: staff answer it, never the bot.
+    "ask_medical_advice",
 )
 CRISIS = ("crisis_self_harm", "crisis_medical_emergency")
 OUT_OF_SCOPE = "out_of_scope"

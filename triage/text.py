@@ -9,7 +9,8 @@ import re
 import unicodedata
 
 _GERMAN_DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+# Latin and Cyrillic (Bulgarian) letters survive; after NFKD "й" is "и", as Bulgarian DMs often type it.
+_NON_WORD = re.compile(r"[^a-z0-9\u0430-\u044f]+")
 _APOSTROPHES = re.compile(r"['’`´]")
 # fold() keeps this much; longer text is scanned window by window (see windows()).
 MAX_SCAN_CHARS = 20_000
@@ -25,7 +26,7 @@ def fold(text: str) -> str:
     The result is padded with spaces so that patterns can use " word " as a
     cheap whole-word boundary.
     """
-    text = (text or "")[:MAX_SCAN_CHARS].lower().replace("ß", "ss")
+    text = (text or "")[:MAX_SCAN_CHARS].lower().replace("ß", "ss").replace("ѐ", "е").replace("ѝ", "и")
     # "can't" -> "cant": DMs drop apostrophes as often as they keep them.
     text = _APOSTROPHES.sub("", text)
     text = unicodedata.normalize("NFKD", text)
