@@ -18,6 +18,7 @@ from tests.servers import ROOT
 from triage import db, evaluate
 from triage.audit import AuditLog
 from triage.keys import KeyStore
+from triage.language import SUPPORTED
 from triage.model import current_model_path
 from triage.report import PNG_SIZE
 from triage.training import gate
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.server  # trains models: minutes
 def scores(**overrides):
     figures = {"sensitive_recall": 1.0, "crisis_recall": 1.0, "routine_accuracy": 0.99, "over_escalation": 0.0}
     result = evaluate.Scores()
-    for language in ("en", "de", "es", "all"):
+    for language in (*SUPPORTED, "all"):
         result.figures[language] = dict(figures, **overrides.get(language, {}))
     return result
 

@@ -19,6 +19,8 @@ import os
 import sys
 from typing import IO, Any, Dict, Iterable, Iterator, Optional, Tuple
 
+from triage.language import SUPPORTED
+
 CONTRACT_KEYS = ("text", "decision", "intent", "confidence", "language")
 
 
@@ -77,7 +79,7 @@ def clinic_check(out: IO[str]) -> int:
     from triage.replies import reply_for
 
     config = clinic.load()
-    for language in ("en", "de", "es"):
+    for language in SUPPORTED:
         for intent in intents.ROUTINE:
             reply_for({"decision": "answer", "intent": intent, "language": language}, "", config)
         for decision in ("private", "crisis"):
@@ -390,7 +392,7 @@ def main(argv: Optional[list] = None) -> int:
     review_sub = p_review.add_subparsers(dest="action", required=True)
     p_rlist = review_sub.add_parser("list", help="messages worth a look (low confidence, fallback, staff corrections)")
     p_rlist.add_argument("--source", choices=SOURCES)
-    p_rlist.add_argument("--language", choices=["en", "de", "es", "other"])
+    p_rlist.add_argument("--language", choices=[*SUPPORTED, "other"])
     p_rlist.add_argument("--limit", type=int, default=100)
     p_rlist.add_argument("--all", action="store_true", help="include labelled and dismissed items")
     p_rlist.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -398,7 +400,7 @@ def main(argv: Optional[list] = None) -> int:
     p_label.add_argument("item_id", nargs="?")
     p_label.add_argument("intent", nargs="?")
     p_label.add_argument("--csv", help="batch: a CSV file of id,intent[,language]; all rows or none")
-    p_label.add_argument("--language", choices=["en", "de", "es"], help="override the detected language")
+    p_label.add_argument("--language", choices=list(SUPPORTED), help="override the detected language")
     p_label.add_argument("--admin", required=True)
     p_label.add_argument("--data-dir", help="training data directory (default: data/)")
     p_dismiss = review_sub.add_parser("dismiss", help="take an item off the queue without labelling (audited)")

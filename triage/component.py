@@ -18,7 +18,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from triage import rasa_patches
+from triage import language, rasa_patches
 from triage.decision import Settings, decide
 
 TRIAGE_KEY = "triage"
@@ -35,6 +35,8 @@ class TriageDecider(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.settings = Settings.from_config(config)
+        # The language models load with the model, not on the first patient's message.
+        language.warm_up()
 
     @classmethod
     def create(

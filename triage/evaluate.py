@@ -18,6 +18,7 @@ from typing import Callable, Dict, Iterable, List, Mapping
 from rasa.shared.nlu.training_data.loading import load_data
 
 from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, intents
+from triage.language import SUPPORTED
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "heldout"
 THRESHOLDS = {
@@ -120,7 +121,7 @@ def score(outcomes: List[Outcome]) -> Scores:
 
 
 def table(scores: Scores) -> str:
-    languages = [lang for lang in ("en", "de", "es", "all") if lang in scores.figures]
+    languages = [lang for lang in (*SUPPORTED, "all") if lang in scores.figures]
     names = ["sensitive_recall", "crisis_recall", "routine_accuracy", "over_escalation",
              "answer_precision", "answer_recall", "private_precision", "private_recall",
              "crisis_precision"]

@@ -1,19 +1,24 @@
-"""Per-message language detection for EN, DE and ES, offline and deterministic.
+"""Per-message language detection for EN, DE, ES and BG, offline and deterministic.
 
-Patient DMs are short ("appt tmrw?", "danke!!"), full of typos and often
-without accents; statistical detectors trained on prose guess badly on them.
-Function words and DM vocabulary of the three supported languages, plus a few
-common other languages so that French or Italian is recognised as unsupported
-rather than forced into English.
+Two readers, combined:
+- lingua (``lingua-language-detector``: n-gram models shipped in the wheel, no download) reads
+  prose and scripts well: it tells Bulgarian from Russian and Ukrainian, and French or Italian
+  from our languages;
+- a vocabulary of DM words per language reads what lingua cannot: "appt tmrw?", "thx",
+  "danke!!", and Bulgarian typed in Latin letters ("zdravei, koga otvaryate?").
+Each gives every language a score in [0, 1]; the sum decides. For a one-word message the
+conversation's language (the hint) wins unless the word belongs to one language only, so
+"ok" after a German conversation stays German.
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Dict, Optional
 
 from triage.text import fold
 
-SUPPORTED = ("en", "de", "es")
+SUPPORTED = ("en", "de", "es", "bg")
 OTHER = "other"
 
 _WORDS: Dict[str, str] = {
@@ -38,7 +43,16 @@ _WORDS: Dict[str, str] = {
         porfa porfis adios chao hasta luego si no y o pero muy mas hoy manana ayer cita citas horario horarios
         abierto abren cierran visita visitas medico medica doctor doctora seguro factura receta resultados
         ayuda estacionamiento aparcamiento direccion telefono correo semana del al lo le les ya aun todavia ok
-        okay vale super bye""",
+        okay vale super bye se nos""",
+    # Cyrillic DM words, and the same typed in Latin letters (as many Bulgarians write online).
+    "bg": """здравейте здравей здрасти здрасте здр добър ден вечер утро благодаря мерси моля чао довиждане
+        кога къде как какво колко има имате може можете мога искам трябва ли да не се ме ми си съм сте е и
+        за от на със час часа преглед лекар лекаря доктор работите отваряте затваряте днес утре вчера
+        zdraveite zdravei zdravey zdrasti zdraste dobur dobar den blagodarya blagodaria mersi molya molia
+        chao dovizhdane koga kade kude kak kakvo kolko ima imate mozhe moje mozhete moga iskam tryabva triabva
+        li ne se mi si sum ste shte za ot na chas chasa pregled lekar doktor rabotite otvaryate otvarqte
+        zatvaryate dnes utre vchera dovijdane dovizhdane zapishete zapishi zapisha kakav kakuv koi nai vi
+        telefona adresa""",
     "fr": """je suis vous nous est les des une avec pour dans sur mais bonjour merci oui non mon ma mes votre
         quand ou comment pourquoi rendez avoir etre tres bien aujourd hui demain""",
     "it": """sono io il lo gli della delle che per con non buongiorno ciao grazie prego vorrei posso quando dove
@@ -48,7 +62,7 @@ _WORDS: Dict[str, str] = {
     "nl": """ik het een niet wel dank bedankt hallo goedemorgen mijn jij u wij zijn heb kan wanneer waar hoe
         afspraak vandaag morgen graag""",
 }
-_WEIGHTS = {lang: set(words.split()) for lang, words in _WORDS.items()}
+_WEIGHTS = {lang: set(fold(words).split()) for lang, words in _WORDS.items()}
 # A word shared by several languages says little; it scores less.
 _COUNTS: Dict[str, int] = {}
 for _words in _WEIGHTS.values():
@@ -59,13 +73,34 @@ _CHAR_HINTS = (
     (re.compile(r"[äöüß]"), "de", 2.0),
     (re.compile(r"[ñ¿¡]"), "es", 2.0),
     (re.compile(r"[áíóú]"), "es", 0.5),
+    (re.compile(r"[ъщ]"), "bg", 1.0),
     (re.compile(r"[çœàèù]"), "fr", 1.0),
     (re.compile(r"[ãõ]"), "pt", 2.0),
 )
-_NON_LATIN = re.compile(r"[\u0400-\u04FF\u0600-\u06FF\u0590-\u05FF\u0900-\u097F\u3040-\u30FF\u4E00-\u9FFF\uAC00-\uD7AF\u0E00-\u0E7F]")
+# Languages lingua tells apart. Russian and Ukrainian are here so that Cyrillic is not
+# taken for Bulgarian by default; each language costs about 20 MB of n-gram models.
+_LINGUA = ("en", "de", "es", "bg", "fr", "it", "pt", "nl", "ru", "uk")
+# An unsupported language must lead by this much, over at least this many words, before we stop
+# answering in ours (a misread DM answered in French helps nobody).
+OTHER_CONFIDENCE = 0.8
+OTHER_MIN_WORDS = 3
+OTHER_MARGIN = 0.3
 
 
-def scores(text: str) -> Dict[str, float]:
+@lru_cache(maxsize=1)
+def _detector():
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+    languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in _LINGUA]
+    return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+
+
+def warm_up() -> None:
+    """Loads lingua's models now (at model load) rather than on the first patient's message."""
+    _detector()
+
+
+def vocabulary_scores(text: str) -> Dict[str, float]:
     result = {lang: 0.0 for lang in _WEIGHTS}
     for token in fold(text).split():
         for lang, words in _WEIGHTS.items():
@@ -78,26 +113,57 @@ def scores(text: str) -> Dict[str, float]:
     return result
 
 
-def detect(text: str, hint: Optional[str] = None, default: str = "en") -> str:
-    """Return "en", "de", "es", or "other" for a message in another language.
+def lingua_scores(text: str) -> Dict[str, float]:
+    return {value.language.iso_code_639_1.name.lower(): value.value
+            for value in _detector().compute_language_confidence_values(text)}
 
-    ``hint`` (the conversation's previous language or the channel's locale)
-    breaks ties, so "ok" after a German conversation stays German.
+
+def scores(text: str) -> Dict[str, float]:
+    """Both readers' evidence, each in [0, 1] per language, summed."""
+    vocabulary = vocabulary_scores(text)
+    result = {lang: min(score, 2.0) / 2.0 for lang, score in vocabulary.items()}
+    for lang, value in lingua_scores(text).items():
+        result[lang] = result.get(lang, 0.0) + value
+    return result
+
+
+def _one_word_language(text: str, fallback: str) -> str:
+    """A one-word message keeps the conversation's language, unless the word is one language's own."""
+    vocabulary = vocabulary_scores(text)
+    unique = [lang for lang, score in vocabulary.items() if score >= 1.0 and lang in SUPPORTED]
+    if vocabulary.get(fallback, 0.0) > 0 or len(unique) != 1:
+        return fallback
+    return unique[0]
+
+
+def _mostly_other_script(text: str) -> bool:
+    """Arabic, Chinese, Hindi...: letters neither Latin nor Cyrillic."""
+    letters = [ch for ch in text if ch.isalpha()]
+    other = [ch for ch in letters if ch > "\u04ff" and not "\u1e00" <= ch <= "\u1eff"]
+    return len(other) > len(letters) / 2
+
+
+def detect(text: str, hint: Optional[str] = None, default: str = "en") -> str:
+    """Return "en", "de", "es", "bg", or "other" for a message in another language.
+
+    ``hint`` (the conversation's previous language or the channel's locale) decides
+    one-word messages and ties, so "ok" after a German conversation stays German.
     """
-    letters = [ch for ch in text or "" if ch.isalpha()]
-    if letters and len(_NON_LATIN.findall(text)) > len(letters) / 2:
-        return OTHER
-    result = scores(text)
-    best = max(result.values())
     fallback = hint if hint in SUPPORTED else default
-    if best <= 0:
+    if not any(ch.isalpha() for ch in text or ""):
         return fallback
-    leaders = [lang for lang, score in result.items() if score == best]
-    if fallback in leaders:
-        return fallback
-    leader = leaders[0]
-    if leader in SUPPORTED:
-        return leader
-    # Another language must clearly lead before we stop answering in ours.
-    supported_best = max(result[lang] for lang in SUPPORTED)
-    return OTHER if best >= 1.0 and best > 1.5 * supported_best else fallback
+    words = fold(text).split()
+    if _mostly_other_script(text):
+        return OTHER
+    if len(words) <= 1 and not re.search(r"[\u0400-\u04FF]", text):
+        return _one_word_language(text, fallback)
+    combined = scores(text)
+    best = max(combined, key=lambda lang: (combined[lang], lang == fallback))
+    if best in SUPPORTED:
+        return best
+    supported = max(SUPPORTED, key=lambda lang: (combined.get(lang, 0.0), lang == fallback))
+    confident_other = (len(words) >= OTHER_MIN_WORDS and combined[best] >= OTHER_CONFIDENCE
+                       and combined[best] >= combined.get(supported, 0.0) + OTHER_MARGIN)
+    if confident_other:
+        return OTHER
+    return supported if combined.get(supported, 0.0) > 0 else fallback

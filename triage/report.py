@@ -18,6 +18,7 @@ from typing import IO, Dict, List, Optional, Sequence
 
 from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, evaluate, intents
 from triage.deid import deidentify
+from triage.language import SUPPORTED
 
 PNG_SIZE = (1200, 1000)  # pixels: 12 x 10 inches at 100 dpi
 
@@ -139,7 +140,7 @@ def _row(cells) -> str:
 
 
 def markdown(results: Dict) -> str:
-    languages = [lang for lang in ("en", "de", "es", "all") if lang in results["figures"]]
+    languages = [lang for lang in (*SUPPORTED, "all") if lang in results["figures"]]
     lines = [f"# Evaluation of {results['model']}", "",
              f"Held-out split (tests/heldout, never trained on): {results['messages']} messages. "
              "Decisions come from the full pipeline including the triage layer.", "",

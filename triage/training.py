@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import IO, Dict, List, Optional
 
 from triage import evaluate
+from triage.language import SUPPORTED
 from triage.model import pointed_model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MARGIN = 0.02
-GATE_LANGUAGES = ("en", "de", "es", "all")
+GATE_LANGUAGES = (*SUPPORTED, "all")
 EXIT_REFUSED = 3
 
 
