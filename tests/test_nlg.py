@@ -20,6 +20,8 @@ responses:
     - text: "placeholder"
   utter_other:
     - text: "a plain response"
+  utter_escalate:
+    - text: "domain fallback: call your local emergency number now"
 """)
 
 
@@ -96,3 +98,50 @@ def test_a_low_confidence_answer_is_queued_for_review(svc):
                                                 "language": "en", "confidence": 0.99}))
     items = svc.review.list()
     assert len(items) == 1 and items[0]["intent"] == "ask_visiting_hours"
+
+
+@pytest.mark.parametrize("triage,expected,priority", [
+    ({"decision": "crisis", "intent": "crisis_self_harm", "language": "en"}, "🚨", "urgent"),
+    ({"decision": "private", "intent": "disclose_symptoms", "language": "en"}, "privately", "normal"),
+    ({"decision": "answer", "intent": "ask_opening_hours", "language": "en"}, "privately", "normal"),  # never downgraded
+])
+def test_utter_escalate_gives_the_reply_and_opens_one_case_in_the_rasa_server(svc, triage, expected, priority):
+    message = generate(tracker_with("i want to kill myself", triage), "utter_escalate")
+    assert expected in message["text"] and "kill" not in message["text"]
+    case = svc.cases.active_case("rest", "patient-9")
+    assert case is not None and case["priority"] == priority and case["paused"]
+    assert [row["case_id"] for row in svc.audit.rows() if row["event"] == "replied"] == [case["id"]]
+
+
+def test_the_crisis_reply_survives_everything_behind_it_failing(monkeypatch, caplog):
+    """Database down and key store missing: no case and no spool, but the crisis reply."""
+    from triage import spool
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("down")
+
+    monkeypatch.setattr(handoff, "services", broken)
+    monkeypatch.setattr(spool.keystore, "default", broken)
+    message = generate(tracker_with("i want to kill myself", {"decision": "crisis", "language": "en"}),
+                       "utter_escalate")
+    assert message["text"].startswith("🚨") and "112" in message["text"].split("\n")[0]
+    assert "nor spooled" in caplog.text and "kill" not in caplog.text
+    # Even the reply itself failing (clinic.yml unreadable) leaves the domain's emergency text.
+    monkeypatch.setattr(handoff, "reply_for", broken)
+    for action in ("utter_escalate", "utter_answer"):
+        message = generate(tracker_with("i want to kill myself", {"decision": "crisis", "language": "en"}), action)
+        assert message["text"].startswith("domain fallback: call your local emergency number")
+
+
+def test_action_escalate_only_pauses_and_opens_no_case(svc):
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.actions import ActionEscalate
+
+    tracker = Tracker("patient-9", {}, {"text": "i want to die", "triage": {"decision": "crisis", "language": "de"}},
+                      [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionEscalate().run(dispatcher, tracker, {}))
+    assert [e["event"] for e in events] == ["slot", "pause"] and events[0]["value"] == "de"
+    assert dispatcher.messages == [] and svc.cases.active_case("rest", "patient-9") is None

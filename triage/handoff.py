@@ -1,9 +1,9 @@
 """The handoff flow around the Rasa conversation: escalate, hold, resume.
 
-- ``escalation`` (called by action_escalate, and by the in-server NLG should a
-  rule ever route an escalation to ``utter_answer``) gives the private or
-  crisis reply and opens the case: ``escalate`` queues the staff notice, the
-  reply is audited; the action then pauses the conversation.
+- ``escalation`` (called by the in-server NLG for ``utter_escalate``, and for
+  ``utter_answer`` should a routine rule or the core fallback meet an escalation)
+  gives the private or crisis reply and opens the case: ``escalate`` queues the
+  staff notice, the reply is audited; action_escalate then pauses the conversation.
 - ``intercept`` (called by our input channels before Rasa sees a message)
   attaches messages sent while a case holds the conversation, and answers a
   crisis even then: a paused bot must not stay silent to "I want to die".
@@ -116,7 +116,7 @@ def escalate(svc: Services, sender_id: str, channel: str, triage: Mapping[str, A
 
 def answer(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
     """A routine message's reply, queueing it for the admins when the model was unsure.
-    Used by the in-server NLG and by action_answer alike."""
+    Used by the in-server NLG."""
     if triage.get("review"):
         queue_for_review(services(), sender_id, channel, triage, text)
     return reply_for(triage, text)

@@ -6,8 +6,13 @@ Answering in-process spares each routine turn an action-server call, in which
 Rasa serialises the whole conversation to JSON and the SDK parses it back: the
 cost that grew with every turn of a conversation.
 
-Escalations still go to `action_escalate` on the action server (case, staff
-notice, pause, audit), and so does Rasa's core fallback (`action_answer`).
+Escalations are answered here too: rules send every escalating intent to the
+response `utter_escalate` (the private or crisis reply and the staff case, through
+`handoff.escalation`), then to `action_escalate` on the action server, which only
+pauses the conversation. So a crisis gets its reply and its case even when the
+action server is down: Rasa runs a failed action as "events lost, bot continues",
+and our channels hold the conversation by its case (channels/base.py `deliver`).
+Rasa's core fallback is `utter_answer` as well (config.yml).
 
     nlg:
       type: triage.nlg.TriageNLG
@@ -27,6 +32,9 @@ from triage.decision import of_parse_data
 logger = logging.getLogger(__name__)
 
 ANSWER = "utter_answer"
+ESCALATE = "utter_escalate"
+# Last resort should domain.yml lack utter_escalate too: never an empty reply to a crisis.
+FALLBACK_ESCALATION = "If this is an emergency, call your local emergency number now."
 
 
 class TriageNLG(TemplatedNaturalLanguageGenerator):
@@ -35,21 +43,33 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
 
     async def generate(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
                        **kwargs: Any) -> Optional[Dict[Text, Any]]:
-        if utter_action != ANSWER:
+        if utter_action not in (ANSWER, ESCALATE):
             return await super().generate(utter_action, tracker, output_channel, **kwargs)
         message = tracker.latest_message
         triage = of_parse_data(message.parse_data if message else None)
         text = (message.text if message else "") or ""
         channel = tracker.get_latest_input_channel() or "unknown"
-        if triage["decision"] != DECISION_ANSWER:
-            # Only a rule mix-up, or an "/intent" shortcut sent through Rasa's token-protected
-            # HTTP API, gets here (the channels turn a patient's shortcut into words). Never
-            # an automatic answer: the private or crisis reply and a staff case, as
-            # action_escalate gives. The case holds the conversation from the next message on
-            # (our channels check it before Rasa), though no ConversationPaused can be set here.
-            logger.warning("utter_answer for a %s decision; escalating", triage["decision"])
-            reply, _ = await asyncio.to_thread(handoff.escalation, tracker.sender_id, channel, triage, text)
-            return {"text": reply}
+        if utter_action == ESCALATE or triage["decision"] != DECISION_ANSWER:
+            if utter_action == ANSWER:
+                # Only the core fallback, or an "/intent" shortcut sent through Rasa's
+                # token-protected HTTP API, gets here (the channels turn a patient's shortcut
+                # into words). Never an automatic answer: the case holds the conversation from
+                # the next message on (our channels check it before Rasa).
+                logger.warning("utter_answer for a %s decision; escalating", triage["decision"])
+            return await self._escalation(utter_action, tracker, output_channel, channel, triage, text, **kwargs)
         if triage.get("review"):  # a database write: off the event loop
             return {"text": await asyncio.to_thread(handoff.answer, tracker.sender_id, channel, triage, text)}
         return {"text": handoff.answer(tracker.sender_id, channel, triage, text)}
+
+    async def _escalation(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
+                          channel: str, triage: Dict[str, Any], text: str, **kwargs: Any) -> Dict[Text, Any]:
+        """The private or crisis reply, whatever fails behind it: handoff.escalation already
+        spools when the database is down; should even the reply itself fail (clinic.yml
+        unreadable), domain.yml's utter_escalate text, which gives the emergency number first."""
+        try:
+            reply, _ = await asyncio.to_thread(handoff.escalation, tracker.sender_id, channel, triage, text)
+            return {"text": reply}
+        except Exception as exc:  # noqa: BLE001 - a crisis is never silent
+            logger.critical("escalation reply failed (%s); sent the domain's fallback text", type(exc).__name__)
+        fallback = await super().generate(ESCALATE, tracker, output_channel, **kwargs)
+        return fallback or {"text": FALLBACK_ESCALATION}
