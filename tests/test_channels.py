@@ -303,3 +303,28 @@ def test_staff_reply_uses_the_human_agent_tag(bot, api):
     staff = [r for r in sent if r["body"].get("tag") == "HUMAN_AGENT"]
     assert staff and staff[0]["body"]["messaging_type"] == "MESSAGE_TAG"
     assert staff[0]["body"]["message"]["text"] == "Hello, this is Anna from the clinic."
+
+
+def test_a_dm_signed_through_the_crc_endpoint_is_refused(bot, api):
+    """Issue 15: the CRC answer is sha256=HMAC(secret, crc_token), exactly the POST signature
+    of a body equal to crc_token. A forged DM sent as crc_token must get no signature."""
+    sender = f"x-forger-{uuid.uuid4().hex[:6]}"
+    body = p.encode(p.x_dm(sender, "when are you open?"))
+    crc = requests.get(f"{bot.url}/webhooks/x/webhook", params={"crc_token": body.decode()}, timeout=30)
+    assert crc.status_code == 400 and "response_token" not in crc.text
+    for token in ("", "a" * 257, 'x"y', "abc{", "abc 123"):
+        assert requests.get(f"{bot.url}/webhooks/x/webhook", params={"crc_token": token}, timeout=30).status_code == 400
+    forged = crc.json().get("response_token") if crc.status_code == 200 else "sha256=" + "A" * 43 + "="
+    assert post_x(bot, body, signature=forged).status_code in (400, 403)
+    time.sleep(2)
+    assert x_sends(api, sender) == []
+    # A legitimate CRC still works, with the characters of X's base64 tokens.
+    assert requests.get(f"{bot.url}/webhooks/x/webhook", params={"crc_token": "aB3+/_-="}, timeout=30).status_code == 200
+
+
+def test_messenger_echoes_only_a_challenge_token(bot):
+    url = f"{bot.url}/webhooks/facebook/webhook"
+    for challenge in ("<script>alert(1)</script>", '{"object": "page"}', ""):
+        answer = requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": p.FB_VERIFY,
+                                           "hub.challenge": challenge}, timeout=30)
+        assert answer.status_code == 400 and "script" not in answer.text

@@ -26,7 +26,8 @@ from sanic.response import HTTPResponse
 from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
 from triage.channels.base import classify_public, deliver
 from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
-                                     post_with_retry, process_events, reject, send_async, setting, signed_json)
+                                     post_with_retry, process_events, reject, send_async, setting, signed_json,
+                                     webhook_token)
 from triage.replies import Replies, reply_for
 
 logger = logging.getLogger(__name__)
@@ -216,7 +217,11 @@ class MessengerInput(InputChannel):
             token = request.args.get("hub.verify_token") or ""
             if request.args.get("hub.mode") == "subscribe" and hmac.compare_digest(
                     token.encode("utf-8"), self.verify_token.encode("utf-8")):
-                return response.text(request.args.get("hub.challenge") or "")
+                # Echo only a token of the form Meta sends, never arbitrary content.
+                challenge = webhook_token(request.args.get("hub.challenge"))
+                if not challenge:
+                    return response.text("hub.challenge missing or not a token", status=400)
+                return response.text(challenge)
             return response.text("forbidden", status=403)
 
         @hook.route("/webhook", methods=["POST"])

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 from typing import Any, Awaitable, Callable, Dict, Optional
 
@@ -65,6 +66,18 @@ def signed_json(request: Request, verify: Callable[[bytes, Optional[str]], bool]
     if not isinstance(payload, dict):
         raise Rejected(400, "body must be a JSON object")
     return payload
+
+
+# What X sends as crc_token and Meta as hub.challenge: a short random token. Nothing else
+# is signed or echoed. Signing any string would make the CRC endpoint an oracle for the
+# POST signature (sha256=HMAC(secret, body)): a forged JSON body sent as crc_token would
+# come back with its valid signature. A JSON body needs "{" and '"', which this excludes.
+_WEBHOOK_TOKEN = re.compile(r"[A-Za-z0-9_\-=+/]{1,256}")
+
+
+def webhook_token(value: Optional[str]) -> Optional[str]:
+    """``value`` if it has the form of a platform's handshake token, else None."""
+    return value if value and _WEBHOOK_TOKEN.fullmatch(value) else None
 
 
 def hmac_matches(secret: str, body: bytes, given: Optional[str], encode: Callable[[bytes], str]) -> bool:

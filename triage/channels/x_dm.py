@@ -1,6 +1,7 @@
 """X (Twitter) direct messages connector, served at /webhooks/x/webhook.
 
-- GET ?crc_token=...: the CRC answer, sha256= base64 HMAC with the consumer secret;
+- GET ?crc_token=...: the CRC answer, sha256= base64 HMAC with the consumer secret,
+  only for a token of the form X sends (else 400: the answer would sign any POST body);
 - POST: `x-twitter-webhooks-signature` checked in constant time, else 403;
   DMs go to Rasa (our own DMs are ignored, redeliveries deduplicated), mentions
   get a public "please DM us" without echoing;
@@ -28,8 +29,10 @@ from sanic.response import HTTPResponse
 from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
 from triage.channels import x_events
 from triage.channels.base import classify_public, deliver
+from triage.channels.outbound import best_effort
 from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
-                                     post_with_retry, process_events, reject, send_async, setting, signed_json)
+                                     post_with_retry, process_events, reject, send_async, setting, signed_json,
+                                     webhook_token)
 from triage.replies import Replies
 
 logger = logging.getLogger(__name__)
@@ -118,9 +121,9 @@ class XInput(InputChannel):
         async def crc(request: Request) -> HTTPResponse:
             if not self.configured:
                 return not_configured()
-            token = request.args.get("crc_token")
-            if not token:
-                return response.json({"error": "crc_token missing"}, status=400)
+            token = webhook_token(request.args.get("crc_token"))
+            if not token:  # never sign an arbitrary string: see webhook.webhook_token
+                return response.json({"error": "crc_token missing or not a CRC token"}, status=400)
             return response.json(crc_response(self.consumer_secret, token))
 
         @hook.route("/webhook", methods=["POST"])
@@ -159,8 +162,9 @@ class XInput(InputChannel):
         """A public mention: health -> "please DM us"; routine -> a pointer to DMs too,
         since a tweet is too short for our answers and is public."""
         triage = await classify_public(app.ctx.agent, event.text)
+        if triage["decision"] != DECISION_ANSWER:
+            # The case first (spooled if the database is down): X may refuse the public reply.
+            await send_async(handoff.escalation, event.sender_id, "x_mention", triage, event.text)
         key = "public_dm_us_crisis" if triage["decision"] == DECISION_CRISIS else "public_dm_us"
         text = Replies(clinic_config.current(), triage.get("language")).phrase(key)
-        await send_async(self.client.reply_publicly, event.event_id, text)
-        if triage["decision"] != DECISION_ANSWER:
-            await send_async(handoff.escalate, handoff.services(), event.sender_id, "x_mention", triage, event.text)
+        await best_effort("x: public mention reply", self.client.reply_publicly, event.event_id, text)
