@@ -41,9 +41,9 @@ def test_weak_model_crisis_with_health_words_is_still_escalated():
     assert result.intent == "disclose_mental_health"
 
 
-def test_weak_model_crisis_with_no_health_content_asks_to_rephrase():
+def test_weak_model_crisis_with_no_health_content_is_still_read_by_a_person():
     result = decide("ich stehe im stau", ranking(("crisis_self_harm", 0.35), ("change_appointment", 0.3), ("greet", 0.2)))
-    assert result.decision == DECISION_ANSWER and result.intent == "nlu_fallback"
+    assert result.decision == DECISION_PRIVATE and result.intent == "disclose_mental_health"
 
 
 @pytest.mark.parametrize("text,model_intent", [
@@ -73,9 +73,12 @@ def test_low_confidence_with_health_content_fails_towards_private():
     assert "low_confidence_health" in result.reasons
 
 
-def test_low_confidence_without_health_content_asks_to_rephrase():
-    result = decide("the thing from before", ranking(("ask_records", 0.3), ("greet", 0.3), ("goodbye", 0.2)))
-    assert result.decision == DECISION_ANSWER and result.intent == "nlu_fallback"
+def test_low_confidence_without_health_content_is_doubt_and_goes_private():
+    # No positive evidence of a routine question: a person reads it, never "please rephrase".
+    result = decide("the thing from before", ranking(("ask_records", 0.3), ("greet", 0.3), ("goodbye", 0.2),
+                                                     ("disclose_symptoms", 0.1)))
+    assert result.decision == DECISION_PRIVATE and result.intent == "disclose_symptoms"
+    assert "low_confidence" in result.reasons and result.review
 
 
 def test_sensitive_mass_with_health_content_escalates_a_routine_top_intent():
@@ -117,7 +120,7 @@ def test_long_message_with_health_content_is_private_and_without_it_is_answered(
     assert decide(long_symptoms, CONFIDENT_ROUTINE).decision == DECISION_PRIVATE
     long_noise = "blah blah and so on and so forth " * 200
     result = decide(long_noise, CONFIDENT_ROUTINE)
-    assert result.decision == DECISION_ANSWER and "too_long" in result.reasons
+    assert result.decision == DECISION_PRIVATE and "too_long" in result.reasons
 
 
 def test_crisis_beyond_the_length_limit_is_still_found():
@@ -131,9 +134,9 @@ def test_nlu_fallback_entry_in_the_ranking_is_ignored():
     assert result.intent == "ask_opening_hours" and result.decision == DECISION_ANSWER
 
 
-def test_no_ranking_at_all_is_a_fallback_not_a_crash():
+def test_no_ranking_at_all_is_doubt_not_a_crash():
     result = decide("hello", [])
-    assert result.decision == DECISION_ANSWER and result.intent == "nlu_fallback"
+    assert result.decision == DECISION_PRIVATE and "low_confidence" in result.reasons
 
 
 def test_language_follows_the_message_and_the_hint():
@@ -144,3 +147,48 @@ def test_language_follows_the_message_and_the_hint():
 def test_settings_from_component_config_ignores_unknown_keys():
     settings = Settings.from_config({"low_confidence": 0.6, "name": "triage.component.TriageDecider"})
     assert settings.low_confidence == 0.6
+
+
+SENSITIVITY = {"answer_threshold": 0.4, "crisis_threshold": 0.7}
+
+
+def sensitivity(answer, private, crisis):
+    return {"probabilities": {"answer": answer, "private": private, "crisis": crisis}, **SENSITIVITY}
+
+
+def test_the_sensitivity_classifier_vetoes_a_confident_routine_reading():
+    result = decide("something about the thing on my arm", CONFIDENT_ROUTINE, sensitivity=sensitivity(0.2, 0.75, 0.05))
+    assert result.decision == DECISION_PRIVATE and "sensitivity_private" in result.reasons and result.review
+
+
+def test_the_sensitivity_classifier_raises_a_crisis():
+    result = decide("cant take this anymore tonight is the night", CONFIDENT_ROUTINE,
+                    sensitivity=sensitivity(0.05, 0.15, 0.8))
+    assert result.decision == DECISION_CRISIS and result.intent in ("crisis_self_harm", "crisis_medical_emergency")
+
+
+def test_a_routine_reading_both_models_agree_on_is_answered():
+    result = decide("when are you open", CONFIDENT_ROUTINE, sensitivity=sensitivity(0.9, 0.08, 0.02))
+    assert result.decision == DECISION_ANSWER
+
+
+def test_the_sensitivity_classifier_can_never_lower_a_decision():
+    # Red flags and a sensitive DIET reading stand, however sure the second reading is of "answer".
+    routine_reading = sensitivity(0.99, 0.005, 0.005)
+    assert decide("i want to kill myself", CONFIDENT_ROUTINE, sensitivity=routine_reading).decision == DECISION_CRISIS
+    sensitive = ranking(("disclose_symptoms", 0.9), ("greet", 0.1))
+    assert decide("i feel off", sensitive, sensitivity=routine_reading).decision == DECISION_PRIVATE
+
+
+@pytest.mark.parametrize("text", [
+    "can ibuprofen cause stomach ulcers?",
+    "What is the best treatment for eczema?",
+    "is it safe to take tylenol while pregnant",
+    "was kann ich gegen kopfschmerzen tun",
+    "¿qué puedo tomar para la fiebre?",
+    "какво да пия за температура",
+])
+def test_medical_advice_requests_are_never_answered(text):
+    # Even when the model is sure it read a routine question: staff answer medical questions.
+    result = decide(text, CONFIDENT_ROUTINE)
+    assert result.decision == DECISION_PRIVATE

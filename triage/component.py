@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from triage import language, rasa_patches
 from triage.decision import Settings, decide
+from triage.sensitivity import SENSITIVITY_KEY
 
 TRIAGE_KEY = "triage"
 
@@ -61,7 +62,8 @@ class TriageDecider(GraphComponent):
         if not ranking and message.get(INTENT):
             intent = message.get(INTENT)
             ranking = [(intent.get(INTENT_NAME_KEY), intent.get(PREDICTED_CONFIDENCE_KEY, 0.0))]
-        triage = decide(message.get(TEXT), ranking, message.get("metadata"), self.settings)
+        triage = decide(message.get(TEXT), ranking, message.get("metadata"), self.settings,
+                        message.get(SENSITIVITY_KEY))
         message.set(TRIAGE_KEY, triage.as_dict(), add_to_output=True)
         message.set(
             INTENT,

@@ -7,13 +7,16 @@ the same trained pipeline. Layers, in order, each of which can only move a
 message towards more care:
 
 1. red flags (deterministic)      -> crisis
-2. model is confident of a crisis intent -> crisis
+2. DIET is confident of a crisis intent, or the sensitivity classifier is -> crisis
 3. unusable input (empty, emoji, attachment only) -> answer with a polite reply;
-   a message too long to be a DM -> private if it has health content, else answered
-4. model predicts a sensitive intent, or puts enough weight on them -> private
-5. personal health disclosure in the text (deterministic) -> private
-6. low confidence and any health content -> private
-7. otherwise answer (a routine intent, out_of_scope or nlu_fallback)
+   a message too long to be a DM -> private
+4. DIET predicts a sensitive intent, or puts enough weight on them -> private
+5. personal health disclosure, or a request for medical advice, in the text
+   (deterministic) -> private
+6. the sensitivity classifier does not find it routine -> private
+7. low confidence and any health content -> private
+8. an automatic answer needs positive evidence: DIET confident of a routine intent
+   (or out_of_scope); anything less is doubt, and doubt is private
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from triage.text import has_letters
 
 Ranking = Sequence[Tuple[str, float]]
 # Decisions the model was unsure about; they go to the admins' review queue.
-REVIEW_REASONS = {"low_confidence", "low_confidence_health", "sensitive_mass"}
+REVIEW_REASONS = {"low_confidence", "low_confidence_health", "sensitive_mass", "sensitivity_private"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,10 @@ def decide(
     ranking: Ranking,
     metadata: Optional[Mapping[str, Any]] = None,
     settings: Settings = Settings(),
+    sensitivity: Optional[Mapping[str, Any]] = None,
 ) -> Triage:
+    """``sensitivity`` is SensitivityClassifier's output: its probabilities per decision and
+    the thresholds it chose at training time. Without it only DIET and the rules decide."""
     text = text or ""
     ranking = [(name, float(conf)) for name, conf in ranking if name and name != intents.NLU_FALLBACK]
     model_intent, model_conf = ranking[0] if ranking else (None, 0.0)
@@ -100,6 +106,10 @@ def decide(
                       more=sorted({f"red_flag:{flag.category}" for flag in flags}))
     if model_intent in intents.CRISIS and model_conf >= settings.crisis_confidence:
         return result(DECISION_CRISIS, model_intent, "model_crisis")
+    p_answer, p_crisis, answer_threshold, crisis_threshold = _sensitivity(sensitivity)
+    if p_crisis >= crisis_threshold and has_letters(text):
+        crisis = next((name for name, _ in ranking if name in intents.CRISIS), intents.CRISIS[0])
+        return result(DECISION_CRISIS, crisis, "sensitivity_crisis", p_crisis)
 
     if not text.strip():
         reason = "attachment_only" if _attachments(metadata) else "empty"
@@ -109,11 +119,10 @@ def decide(
 
     signals = health.analyze(text)
     if len(text) > settings.max_chars:
-        # The model was trained on DMs, not pages: on a wall of text only the
-        # deterministic layers are trusted.
-        if signals.has_health_content:
-            return result(DECISION_PRIVATE, signals.disclosure_intent(), "too_long_with_health")
-        return result(DECISION_ANSWER, intents.OUT_OF_SCOPE, "too_long")
+        # The model was trained on DMs, not pages: a wall of text is not read as a routine
+        # question. It is most often a story, and a person reads it.
+        reason = "too_long_with_health" if signals.has_health_content else "too_long"
+        return result(DECISION_PRIVATE, signals.disclosure_intent(), reason)
     mass = sum(conf for name, conf in ranking if name in intents.ESCALATING)
     best_sensitive = next((name for name, _ in ranking if name in intents.ESCALATING), None)
     if model_intent in intents.ESCALATING:
@@ -128,15 +137,29 @@ def decide(
         return result(DECISION_PRIVATE, intents.as_private(best_sensitive), "sensitive_mass")
     if signals.is_disclosure:
         return result(DECISION_PRIVATE, signals.disclosure_intent(), "health_disclosure")
+    if signals.advice and signals.has_health_content:
+        return result(DECISION_PRIVATE, intents.MEDICAL_ADVICE, "medical_advice")
 
+    private_intent = intents.as_private(best_sensitive) if best_sensitive else signals.disclosure_intent()
+    if p_answer < answer_threshold and lang != language.OTHER:
+        return result(DECISION_PRIVATE, private_intent, "sensitivity_private", 1.0 - p_answer)
     if signals.has_health_content and (model_conf < settings.low_confidence or lang == language.OTHER):
-        intent = intents.as_private(best_sensitive) if best_sensitive else signals.disclosure_intent()
-        return result(DECISION_PRIVATE, intent, "low_confidence_health")
+        return result(DECISION_PRIVATE, private_intent, "low_confidence_health")
     if lang == language.OTHER:
         return result(DECISION_ANSWER, intents.OUT_OF_SCOPE, "unsupported_language")
     if model_intent is None or model_conf < settings.fallback_confidence:
-        return result(DECISION_ANSWER, intents.NLU_FALLBACK, "low_confidence")
+        # No positive evidence that this is a routine question: a person reads it.
+        return result(DECISION_PRIVATE, private_intent, "low_confidence")
     return result(DECISION_ANSWER, model_intent, "model_routine")
+
+
+def _sensitivity(sensitivity: Optional[Mapping[str, Any]]) -> Tuple[float, float, float, float]:
+    """(P(answer), P(crisis), answer threshold, crisis threshold); neutral without a reading."""
+    if not sensitivity:
+        return 1.0, 0.0, 0.0, 1.1
+    probabilities = sensitivity.get("probabilities") or {}
+    return (float(probabilities.get(DECISION_ANSWER, 1.0)), float(probabilities.get(DECISION_CRISIS, 0.0)),
+            float(sensitivity.get("answer_threshold", 0.0)), float(sensitivity.get("crisis_threshold", 1.1)))
 
 
 def of_parse_data(parse_data: Optional[Mapping[str, Any]]) -> Dict[str, Any]:

@@ -29,12 +29,7 @@ THRESHOLDS = {
 }
 
 
-def expected_decision(intent: str) -> str:
-    if intent in intents.CRISIS:
-        return DECISION_CRISIS
-    if intent in intents.SENSITIVE:
-        return DECISION_PRIVATE
-    return DECISION_ANSWER
+expected_decision = intents.decision_for
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,13 @@ _TERMS: Dict[str, List[str]] = {
         r"lesion\w*", r"me cai", r"palpitacion\w*", r"presion (alta|arterial|baja)", r"azucar", r"glucosa",
         r"lunar", r"quiste", r"enferm[oa]", r"resfriad\w*", r"gripe", r"sintoma\w*", r"pecho", r"calambre\w*",
         r"colicos?", r"estrenimiento", r"acidez",
+        # bg (folded: "й" is "и")
+        r"бол\w*", r"боли", r"болеж\w*", r"температур\w*", r"треска", r"кашл\w*", r"хрем\w*", r"обрив\w*", r"сърб\w*",
+        r"подут\w*", r"отток", r"кърв\w*", r"повръщ\w*", r"гади\s+ми", r"диария", r"разстройство", r"виене на свят",
+        r"световъртеж\w*", r"припад\w*", r"изтръп\w*", r"задух\w*", r"умор\w*", r"безсъние", r"инфекци\w*", r"рана",
+        r"счупи\w*", r"навях\w*", r"травм\w*", r"сърцебиене", r"кръвно", r"захар", r"бенка", r"киста", r"болен", r"болна",
+        r"настинк\w*", r"грип\w*", r"симптом\w*", r"гърди\w*", r"корем\w*", r"главобол\w*", r"мигрена", r"пъпк\w*", r"акне",
+        r"косопад\w*", r"гърло\w*", r"операци\w*",
     ],
     "diagnosis_result": [
         r"diagnos\w*", r"cancer\w*", r"tumou?r\w*", r"diabet\w*", r"asthma\w*", r"copd", r"hiv", r"aids", r"hepatitis",
@@ -79,6 +86,9 @@ _TERMS: Dict[str, List[str]] = {
         r"diagnostic\w*", r"vih", r"sida", r"ets", r"clamidia", r"epilepsia", r"artritis", r"demencia",
         r"tiroides", r"resultado\w*", r"analisis", r"biopsia", r"di positivo", r"resonancia", r"ecografia",
         r"hipertension", r"colesterol", r"anemia",
+        r"диагноз\w*", r"рак\w*", r"тумор\w*", r"диабет\w*", r"астма", r"хепатит\w*", r"епилепси\w*", r"резултат\w*",
+        r"изследван\w*", r"биопси\w*", r"ядрено[\s-]магнитен", r"скенер", r"ехограф\w*", r"холестерол", r"анеми\w*",
+        r"щитовидн\w*", r"положителен", r"позитивен", r"хив", r"спин",
     ],
     "medication": [
         r"medication\w*", r"meds", r"medicine\w*", r"pills?", r"tablets?", r"dose\w*", r"dosage", r"side effects?",
@@ -98,6 +108,8 @@ _TERMS: Dict[str, List[str]] = {
         # es
         r"medicament\w*", r"medicina\w*", r"pastilla\w*", r"pildora\w*", r"dosis", r"efectos? secundarios?",
         r"antibiotico\w*", r"antidepresiv\w*", r"insulina", r"inyecci\w*",
+        r"лекарств\w*", r"хапч\w*", r"таблетк\w*", r"доз\w*", r"странични ефекти", r"антибиотик\w*", r"антидепресант\w*",
+        r"инсулин", r"инжекци\w*", r"ибупрофен", r"парацетамол", r"аналгин", r"аспирин",
     ],
     "mental_health": [
         r"depress\w*", r"anxi\w*", r"panic attack\w*", r"ptsd", r"trauma\w*", r"bipolar", r"schizo\w*", r"psychos\w*",
@@ -115,6 +127,8 @@ _TERMS: Dict[str, List[str]] = {
         r"depresion", r"deprimid\w*", r"ansiedad", r"ataques? de panico", r"psicosis", r"escucho voces",
         r"trastorno\w*", r"estres", r"estresad\w*", r"sin esperanza", r"triste\w*", r"psiquiatra", r"salud mental",
         r"llorar", r"lloro", r"agobiad\w*",
+        r"депреси\w*", r"тревожност\w*", r"паническ\w*", r"псих\w*", r"самота", r"самотн\w*", r"безнадежд\w*",
+        r"тъжн\w*", r"тъга", r"стрес\w*", r"не мога повече", r"плача",
     ],
     "pregnancy_sexual": [
         r"pregnan\w*", r"expecting a (baby|child)", r"missed (my )?period", r"period (is )?late", r"late period", r"miscarr\w*",
@@ -127,6 +141,8 @@ _TERMS: Dict[str, List[str]] = {
         r"kondom", r"ungeschutzt\w*", r"erektion\w*", r"scheide", r"hoden",
         r"embarazad\w*", r"embarazo", r"no me (baja|llega|ha bajado|ha llegado) (la regla|el periodo)", r"(regla|periodo) atrasad[oa]", r"aborto", r"pastilla del dia despues",
         r"anticoncepti\w*", r"condon", r"sin proteccion", r"sexo", r"me (contagie|contagiaron|pego|pegaron)", r"contagi\w+ (algo|una|de)",
+        r"бременн\w*", r"бременност\w*", r"закъснява\w* цикъл", r"цикъл\w*", r"мензис", r"аборт\w*", r"спонтанен аборт",
+        r"контрацепци\w*", r"презерватив\w*", r"полов\w*", r"секс\w*", r"ерекци\w*",
     ],
     "substance": [
         r"alcohol\w*", r"drinking", r"drunk", r"weed", r"cannabis", r"marijuana", r"cocaine", r"heroin", r"meth",
@@ -136,6 +152,8 @@ _TERMS: Dict[str, List[str]] = {
         r"ruckfall",
         r"borrach\w*", r"marihuana", r"porros?", r"cocaina", r"heroina", r"drogas", r"adicci\w*", r"adict\w*",
         r"recaida", r"abstinencia", r"bebo demasiado",
+        r"алкохол\w*", r"пия много", r"пиян\w*", r"трева", r"марихуана", r"кокаин", r"хероин", r"наркотиц\w*", r"дрога",
+        r"зависимост\w*", r"пристраст\w*", r"абстиненци\w*",
     ],
 }
 
@@ -153,13 +171,32 @@ _SERVICE_PHRASE = re.compile(
 _PERSONAL = re.compile(
     r"\b(i|im|ive|id|ill|my|me|mine|myself|our|ours|we|weve|were|"
     r"ich|mein\w*|mir|mich|unser\w*|wir|bin|habe|hab|"
-    r"yo|mi|mis|tengo|estoy|llevo|soy|nuestr\w*|padezco|sufro|tuve|siento)\b"
+    r"yo|mi|mis|tengo|estoy|llevo|soy|nuestr\w*|padezco|sufro|tuve|siento|"
+    r"аз|ми|ме|мен|мои|моя|моят|моите|моето|имам|съм|бях|нас|нашия|нашата)\b"
 )
 _IDENTIFIER_WORDS = re.compile(
     r"\b(dob|d o b|date of birth|born on|birthday is|mrn|patient (id|number|no)|medical record number|"
     r"insurance (number|id|no)|member (id|number)|policy number|ssn|social security|nhs number|"
     r"geburtsdatum|geb|geboren am|versichertennummer|patientennummer|versicherungsnummer|"
     r"fecha de nacimiento|nacid[oa] el|numero de (paciente|seguro|afiliado|historia)|nss|dni)\b"
+)
+# A request for medical information or advice: staff answer it, never the bot, even when it is
+# general ("can ibuprofen cause ulcers?"). Only counted together with health content.
+_ADVICE = re.compile(
+    r"\b(what (should|can|could|do) i (take|do|use|try)|what (is|s) (good|best|safe) for|how (do|can|should) (i|you|we) "
+    r"(treat|cure|get rid of|manage|stop|relieve|ease|heal|prevent)|how to (treat|cure|get rid of|relieve|heal)|"
+    r"treatment (for|of|options)|is it (safe|ok|okay|normal|dangerous|bad) (to|if|for|that)|is (this|that|it) normal|"
+    r"should i (be worried|worry|go to|see a|take|stop|stay)|side effects? of|can (\w+ ){1,3}cause|does (\w+ ){1,3}cause|"
+    r"how (much|many) (\w+ ){0,2}(should|can) i take|how long (does|do|will) (\w+ ){1,3}last|is (\w+ ){1,3}contagious|"
+    r"(normal|healthy) (range|level|value)s? (of|for)|what does (\w+ ){1,4}mean|"
+    r"was (kann|soll|sollte) ich (da )?(gegen|tun|nehmen|machen)|was hilft (gegen|bei)|wie behandl\w*|"
+    r"ist (das|es) (normal|gefahrlich|schlimm)|(darf|kann) ich (\w+ ){1,4}(nehmen|einnehmen)|nebenwirkung\w* (von|bei)|"
+    r"muss ich mir sorgen machen|soll ich (zum|in die|ins)|behandlung (von|bei|gegen)|"
+    r"que (puedo|debo) (tomar|hacer|usar)|que es bueno para|como (se )?(trata|cura|quita|alivia)|como (curar|tratar|aliviar|quitar)|"
+    r"es (normal|peligroso|grave|malo)|(puedo|se puede) tomar|efectos? secundarios? de|debo preocuparme|"
+    r"tratamiento (para|de)|"
+    r"какво (да|мога да) (пия|взема|правя|направя)|как (да )?(лекувам|се лекува|излекувам|премахна)|нормално ли е|"
+    r"опасно ли е|може ли да (пия|взема|приемам)|странични ефекти (на|от)|трябва ли да се (притеснявам|тревожа)|лечение (на|за))\b"
 )
 _DATE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b(19|20)\d{2}-\d{2}-\d{2}\b")
 _LONG_NUMBER = re.compile(r"\b[a-z]{0,3}\d{6,}\b", re.IGNORECASE)
@@ -178,6 +215,7 @@ class HealthSignals:
     disclosure_categories: FrozenSet[str] = field(default_factory=frozenset)
     personal: bool = False
     identifiers: bool = False
+    advice: bool = False  # asks for medical information or advice
 
     @property
     def has_health_content(self) -> bool:
@@ -216,6 +254,7 @@ def analyze(text: str) -> HealthSignals:
         categories=categories,
         disclosure_categories=_categories(without_services),
         personal=bool(_PERSONAL.search(folded)),
+        advice=bool(_ADVICE.search(folded)),
         identifiers=bool(
             _IDENTIFIER_WORDS.search(folded) or _DATE.search(text or "") or _LONG_NUMBER.search(text or "")
         ),

@@ -32,6 +32,7 @@ SENSITIVE = (
 )
 CRISIS = ("crisis_self_harm", "crisis_medical_emergency")
 OUT_OF_SCOPE = "out_of_scope"
+MEDICAL_ADVICE = "ask_medical_advice"
 NLU_FALLBACK = "nlu_fallback"
 
 ALL = ROUTINE + SENSITIVE + CRISIS + (OUT_OF_SCOPE,)
@@ -42,6 +43,17 @@ PRIVATE_FOR_CRISIS = {
     "crisis_self_harm": "disclose_mental_health",
     "crisis_medical_emergency": "disclose_symptoms",
 }
+
+
+def decision_for(intent: str) -> str:
+    """The decision an example of this intent should get (training and evaluation labels)."""
+    from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE
+
+    if intent in CRISIS:
+        return DECISION_CRISIS
+    if intent in SENSITIVE:
+        return DECISION_PRIVATE
+    return DECISION_ANSWER
 
 
 def as_private(intent: str) -> str:
