@@ -37,6 +37,34 @@ def fb_batch(*messaging, standby=None, changes=None) -> dict:
     return {"object": "page", "entry": [entry]}
 
 
+def fb_handover(psid: str, kind: str, new_owner: str = None, previous_owner: str = None) -> dict:
+    """A `messaging_handovers` event: pass_thread_control, take_thread_control or request_thread_control."""
+    body = {"metadata": "free text from the other app"}
+    if new_owner:
+        body["new_owner_app_id"] = new_owner
+    if previous_owner:
+        body["requested_owner_app_id" if kind == "request_thread_control" else "previous_owner_app_id"] = previous_owner
+    return {"sender": {"id": psid}, "recipient": {"id": FB_PAGE}, "timestamp": int(time.time() * 1000), kind: body}
+
+
+IG_ACCOUNT = "17841400000000001"
+
+
+def ig_text(igsid: str, text: str, echo: bool = False) -> dict:
+    """An Instagram Direct message (sender.id is an Instagram-scoped id); echo: one of ours."""
+    sender, recipient = (IG_ACCOUNT, igsid) if echo else (igsid, IG_ACCOUNT)
+    message = {"mid": f"aWdf{uuid.uuid4().hex}", "text": text}
+    if echo:
+        message["is_echo"] = True
+    return {"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": int(time.time() * 1000),
+            "message": message}
+
+
+def ig_batch(*messaging) -> dict:
+    return {"object": "instagram", "entry": [{"id": IG_ACCOUNT, "time": int(time.time() * 1000),
+                                              "messaging": list(messaging)}]}
+
+
 def fb_attachment(psid: str) -> dict:
     return {"sender": {"id": psid}, "recipient": {"id": FB_PAGE}, "timestamp": int(time.time() * 1000),
             "message": {"mid": f"m_{uuid.uuid4().hex}", "attachments": [

@@ -68,6 +68,16 @@ class Recorder:
             self._server.server_close()
             self._server = None
 
+    def refuse(self, predicate: Callable[[Dict[str, Any]], bool], status: int = 403) -> None:
+        """Requests matching ``predicate`` get ``status`` with a Graph-style error body; others 200."""
+        def respond(entry):
+            if predicate(entry):
+                return status, {"error": {"message": "(#200) Permissions error", "type": "OAuthException",
+                                          "code": 200}}, {}
+            return 200, {"ok": True}, {}
+
+        self.responder = respond
+
     def received(self, predicate=lambda r: True) -> List[Dict[str, Any]]:
         with self._lock:
             return [r for r in self.requests if predicate(r)]

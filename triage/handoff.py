@@ -7,7 +7,8 @@
 - ``intercept`` (called by our input channels before Rasa sees a message)
   attaches messages sent while a case holds the conversation, and answers a
   crisis even then: a paused bot must not stay silent to "I want to die".
-- ``resume`` un-pauses the conversation through Rasa's HTTP API.
+- ``resume`` un-pauses the conversation through Rasa's HTTP API, and takes back a
+  Messenger thread passed to the staff inbox (channels.outbound.return_thread).
 """
 from __future__ import annotations
 
@@ -228,4 +229,7 @@ def resume(svc: Services, case: Mapping[str, Any], reason: str, session=requests
         logger.warning("resume of case %s failed: Rasa answered HTTP %s", case["id"], response.status_code)
         return False
     svc.cases.mark_resumed(case["id"], case["channel"], reason)
+    from triage.channels import outbound  # the channels import this module
+
+    outbound.return_thread(case, sender_id, reason)
     return True

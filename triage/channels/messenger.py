@@ -1,14 +1,28 @@
-"""Facebook Messenger connector, served at /webhooks/facebook/webhook.
+"""Facebook Messenger and Instagram Direct connector, served at /webhooks/facebook/webhook.
 
 Hardened against the gaps of rasa/core/channels/facebook.py: it verifies
 X-Hub-Signature-256 in constant time and answers 403 to anything else, handles
-every event of a batch, ignores standby/echo/delivery/read/handover events,
-never turns an attachment into text, deduplicates redeliveries by mid, answers
-200 at once and processes afterwards, and sends through `requests` with timeouts.
+every event of a batch, ignores echo/delivery/read events, never turns an
+attachment into text, deduplicates redeliveries by mid, answers 200 at once and
+processes afterwards, and sends through `requests` with timeouts.
+
+Meta posts both platforms here: `"object": "page"` is Messenger (channel
+``facebook``), `"object": "instagram"` is Instagram Direct (channel ``instagram``,
+same event shape, its own dedupe, answered through the same Graph API).
+
+Handover protocol: when a case opens, the thread is passed to the staff inbox app;
+Meta then sends the patient's messages as ``standby`` events. They still go through
+the handoff layer (attached to the case, sealed; red flags read), and any reply to
+one (a crisis) takes the thread back first. A standby message no case of ours holds
+belongs to whoever owns the thread: only a crisis is answered (and escalated).
+Resuming a case takes the thread back (outbound.return_thread); the inbox passing
+it back to us resumes the case. Handover events are logged without text.
 
 Settings (environment, see ../shared/DESIGN.md): FACEBOOK_VERIFY_TOKEN,
-FACEBOOK_APP_SECRET, FACEBOOK_PAGE_ACCESS_TOKEN, FACEBOOK_GRAPH_URL,
-FACEBOOK_INBOX_APP_ID. Without its secrets the channel is not served (404).
+FACEBOOK_APP_SECRET, FACEBOOK_PAGE_ACCESS_TOKEN, FACEBOOK_GRAPH_URL (default
+DEFAULT_GRAPH_URL), FACEBOOK_INBOX_APP_ID, FACEBOOK_PASS_THREAD_CONTROL (true/false;
+default: pass when FACEBOOK_INBOX_APP_ID is set), INSTAGRAM_ACCESS_TOKEN (default:
+the Page token). Without its secrets the channel is not served (404).
 """
 from __future__ import annotations
 
@@ -25,6 +39,7 @@ from sanic.response import HTTPResponse
 
 from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
 from triage.channels.base import classify_public, deliver
+from triage.channels.outbound import HANDED_BACK, best_effort
 from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
                                      post_with_retry, process_events, reject, send_async, setting, signed_json,
                                      webhook_token)
@@ -33,26 +48,35 @@ from triage.replies import Replies, reply_for
 logger = logging.getLogger(__name__)
 
 CHANNEL = "facebook"
-DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
+INSTAGRAM = "instagram"
+COMMENT_CHANNEL = "facebook_comment"
+CHANNEL_OF_OBJECT = {"page": CHANNEL, "instagram": INSTAGRAM}
+# The one place of the default; Meta retires a Graph API version about two years after its release.
+DEFAULT_GRAPH_URL = "https://graph.facebook.com/v23.0"
+HANDOVERS = ("pass_thread_control", "take_thread_control", "request_thread_control")
 MAX_TEXT = 2000  # Messenger's limit per message
 TIMEOUT = (3.05, 10)
 
 
 @dataclass
 class MessengerEvent:
-    kind: str  # message | postback | comment | ignored
+    kind: str  # message | postback | comment | handover | ignored
     sender_id: str = ""
     page_id: str = ""
     text: str = ""
     event_id: Optional[str] = None
     attachments: List[Dict[str, str]] = field(default_factory=list)
     comment_id: str = ""
+    channel: str = CHANNEL
+    standby: bool = False  # delivered while another app (the staff inbox) owns the thread
+    handover: Dict[str, str] = field(default_factory=dict)  # kind, new_owner, previous_owner (app ids)
 
 
 def parse(payload: Dict[str, Any]) -> List[MessengerEvent]:
     """Every event in every entry; events that are not for the bot come back as
     ``ignored``; a malformed event is skipped without spoiling the others."""
-    if payload.get("object") != "page":
+    channel = CHANNEL_OF_OBJECT.get(payload.get("object"))  # type: ignore[arg-type]
+    if channel is None:
         raise Rejected(400, "unsupported object type")
     entries = payload.get("entry")
     if not isinstance(entries, list):
@@ -62,13 +86,18 @@ def parse(payload: Dict[str, Any]) -> List[MessengerEvent]:
         if not isinstance(entry, dict):
             continue
         page_id = str(entry.get("id", ""))
-        for raw in entry.get("messaging") or []:
-            try:
-                events.append(_messaging(raw, page_id))
-            except (KeyError, TypeError, AttributeError):
-                logger.warning("messenger: skipped a malformed messaging event")
-        # standby: another app owns the thread (e.g. staff in the inbox); not ours to answer
-        events.extend(MessengerEvent("ignored") for _ in entry.get("standby") or [])
+        # standby: the same events, sent while another app (the staff inbox) owns the thread
+        for source in ("messaging", "standby"):
+            for raw in entry.get(source) or []:
+                try:
+                    event = _messaging(raw, page_id)
+                except (KeyError, TypeError, AttributeError):
+                    logger.warning("messenger: skipped a malformed %s %s event", channel, source)
+                    continue
+                event.channel, event.standby = channel, source == "standby"
+                events.append(event)
+        if channel != CHANNEL:
+            continue  # Instagram comments are not subscribed
         for change in entry.get("changes") or []:
             try:
                 events.append(_change(change, page_id))
@@ -81,7 +110,7 @@ def _messaging(raw: Dict[str, Any], page_id: str) -> MessengerEvent:
     sender = str(raw["sender"]["id"])
     message = raw.get("message")
     if isinstance(message, dict):
-        if message.get("is_echo"):
+        if message.get("is_echo") or message.get("is_deleted"):
             return MessengerEvent("ignored")
         quick = (message.get("quick_reply") or {}).get("payload")
         text = quick if isinstance(quick, str) and quick else message.get("text") or ""
@@ -95,7 +124,13 @@ def _messaging(raw: Dict[str, Any], page_id: str) -> MessengerEvent:
         text = postback.get("payload") or postback.get("title") or ""
         event_id = postback.get("mid") or f"postback:{sender}:{raw.get('timestamp')}"
         return MessengerEvent("postback", sender, page_id, str(text), event_id)
-    # delivery, read, reaction, optin, referral, pass/take/request_thread_control, app_roles ...
+    for kind in HANDOVERS:
+        handover = raw.get(kind)
+        if isinstance(handover, dict):
+            previous = handover.get("previous_owner_app_id") or handover.get("requested_owner_app_id") or ""
+            return MessengerEvent("handover", sender, page_id, handover={
+                "kind": kind, "new_owner": str(handover.get("new_owner_app_id") or ""), "previous_owner": str(previous)})
+    # delivery, read, reaction, optin, referral, app_roles ...
     return MessengerEvent("ignored")
 
 
@@ -138,6 +173,10 @@ class GraphClient:
         self._post("me/pass_thread_control", {"recipient": {"id": psid}, "target_app_id": target_app_id,
                                               "metadata": metadata}, "pass_thread_control")
 
+    def take_thread_control(self, psid: str, metadata: str) -> None:
+        self._post("me/take_thread_control", {"recipient": {"id": psid}, "metadata": metadata},
+                   "take_thread_control")
+
     def reply_to_comment(self, comment_id: str, text: str) -> None:
         self._post(f"{comment_id}/comments", {"message": text}, "comment reply")
 
@@ -160,17 +199,48 @@ class MessengerOutput(OutputChannel):
     def name(cls) -> Text:
         return CHANNEL
 
-    def __init__(self, client: GraphClient) -> None:
+    def __init__(self, client: GraphClient, take_thread_first: bool = False) -> None:
         self.client = client
+        # Replying to a standby message: Meta refuses sends from an app without the thread.
+        self.take_thread_first = take_thread_first
+
+    async def _own_thread(self, recipient_id: Text) -> None:
+        if not self.take_thread_first:
+            return
+        self.take_thread_first = False
+        # A refusal is logged; the send is still tried, since a crisis reply must not be held back.
+        await best_effort(f"{self.name()}: take_thread_control", self.client.take_thread_control, recipient_id,
+                          "triage: the assistant answers the patient")
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._own_thread(recipient_id)
         await send_async(self.client.send_text, recipient_id, text)
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
                                      **kwargs: Any) -> None:
         quick = [{"content_type": "text", "title": str(b.get("title", ""))[:20], "payload": str(b.get("payload", ""))}
                  for b in buttons[:13]]
+        await self._own_thread(recipient_id)
         await send_async(self.client.send, {"id": recipient_id}, {"text": text[:MAX_TEXT], "quick_replies": quick})
+
+
+class InstagramOutput(MessengerOutput):
+    """Instagram Direct: the same Send API (me/messages), under its own channel name."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return INSTAGRAM
+
+
+def _flag(value: str, default: bool, name: str) -> bool:
+    value = value.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value:
+        logger.warning("messenger: %s is neither true nor false; using the default (%s)", name, default)
+    return default
 
 
 class MessengerInput(InputChannel):
@@ -184,16 +254,26 @@ class MessengerInput(InputChannel):
             verify_token=setting(credentials, "verify", "FACEBOOK_VERIFY_TOKEN"),
             app_secret=setting(credentials, "secret", "FACEBOOK_APP_SECRET"),
             page_access_token=setting(credentials, "page-access-token", "FACEBOOK_PAGE_ACCESS_TOKEN"),
-            graph_url=setting(credentials, "graph-url", "FACEBOOK_GRAPH_URL", DEFAULT_GRAPH_URL),
+            # `or`: a deployment that passes the variable through empty gets the default too
+            graph_url=setting(credentials, "graph-url", "FACEBOOK_GRAPH_URL") or DEFAULT_GRAPH_URL,
             inbox_app_id=setting(credentials, "inbox-app-id", "FACEBOOK_INBOX_APP_ID"),
+            pass_thread_control=setting(credentials, "pass-thread-control", "FACEBOOK_PASS_THREAD_CONTROL"),
+            instagram_access_token=setting(credentials, "instagram-access-token", "INSTAGRAM_ACCESS_TOKEN"),
         )
 
     def __init__(self, verify_token: str, app_secret: str, page_access_token: str,
-                 graph_url: str = DEFAULT_GRAPH_URL, inbox_app_id: str = "") -> None:
+                 graph_url: str = DEFAULT_GRAPH_URL, inbox_app_id: str = "", pass_thread_control: str = "",
+                 instagram_access_token: str = "") -> None:
         self.verify_token = verify_token
         self.app_secret = app_secret
         self.client = GraphClient(page_access_token, graph_url)
+        self.instagram_client = GraphClient(instagram_access_token or page_access_token, graph_url)
         self.inbox_app_id = inbox_app_id
+        self.passes_thread_control = _flag(pass_thread_control, bool(inbox_app_id), "FACEBOOK_PASS_THREAD_CONTROL")
+        if self.passes_thread_control and not inbox_app_id:
+            logger.warning("messenger: FACEBOOK_PASS_THREAD_CONTROL is on but FACEBOOK_INBOX_APP_ID is not set; "
+                           "the thread stays with the assistant")
+            self.passes_thread_control = False
         self.configured = bool(verify_token and app_secret and page_access_token)
         if not self.configured:
             logger.warning("messenger: FACEBOOK_VERIFY_TOKEN, FACEBOOK_APP_SECRET and FACEBOOK_PAGE_ACCESS_TOKEN "
@@ -204,6 +284,11 @@ class MessengerInput(InputChannel):
 
     def get_output_channel(self) -> OutputChannel:
         return MessengerOutput(self.client)
+
+    def _output(self, event: MessengerEvent) -> MessengerOutput:
+        if event.channel == INSTAGRAM:
+            return InstagramOutput(self.instagram_client, take_thread_first=event.standby)
+        return MessengerOutput(self.client, take_thread_first=event.standby)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = Blueprint("triage_messenger_webhook", __name__)
@@ -243,18 +328,43 @@ class MessengerInput(InputChannel):
         async def handle(event: MessengerEvent) -> None:
             if event.kind == "comment":
                 await self._comment(app, event)
-                return
-            metadata = {"channel": CHANNEL, "page_id": event.page_id}
-            if event.attachments:
-                metadata["attachments"] = event.attachments
-            message = UserMessage(event.text, self.get_output_channel(), event.sender_id,
-                                  input_channel=CHANNEL, message_id=event.event_id, metadata=metadata)
-            case_id = await deliver(on_new_message, message, report_new_case=bool(self.inbox_app_id))
-            if case_id and self.inbox_app_id:
-                await send_async(self.client.pass_thread_control, event.sender_id, self.inbox_app_id,
-                                 f"triage case {case_id}")
+            elif event.kind == "handover":
+                await self._handover(event)
+            elif event.standby and not await send_async(_held_by_a_case, event):
+                await self._standby_unheld(app, event, on_new_message)
+            else:
+                await self._message(event, on_new_message)
 
-        await process_events(CHANNEL, events, handle)
+        # one payload, one object type: Messenger and Instagram ids are deduplicated apart
+        await process_events(events[0].channel, events, handle)
+
+    async def _message(self, event: MessengerEvent, on_new_message) -> None:
+        metadata = {"channel": event.channel, "page_id": event.page_id}
+        if event.attachments:
+            metadata["attachments"] = event.attachments
+        message = UserMessage(event.text, self._output(event), event.sender_id, input_channel=event.channel,
+                              message_id=event.event_id, metadata=metadata)
+        passes = event.channel == CHANNEL and self.passes_thread_control
+        case_id = await deliver(on_new_message, message, report_new_case=passes)
+        if case_id and passes:
+            await send_async(self.client.pass_thread_control, event.sender_id, self.inbox_app_id,
+                             f"triage case {case_id}")
+
+    async def _standby_unheld(self, app, event: MessengerEvent, on_new_message) -> None:
+        """A message while another app owns a thread no case of ours holds (staff took it
+        in the inbox, or another app): theirs to answer, except a crisis, which is never
+        silent: that one takes the whole path (thread taken, crisis reply, urgent case, pause)."""
+        triage = await classify_public(app.ctx.agent, event.text)
+        if triage["decision"] == DECISION_CRISIS:
+            await self._message(event, on_new_message)
+
+    async def _handover(self, event: MessengerEvent) -> None:
+        info = event.handover
+        logger.info("%s: %s (new owner app %s, previous owner app %s)", event.channel, info["kind"],
+                    info["new_owner"] or "-", info["previous_owner"] or "-")
+        # The inbox passing the thread back ("done" in the Page inbox): the bot answers again.
+        if info["kind"] == "pass_thread_control" and info["new_owner"] and info["new_owner"] != self.inbox_app_id:
+            await send_async(_request_resume, event.channel, event.sender_id)
 
     async def _comment(self, app, event: MessengerEvent) -> None:
         """Public comment: never discuss health in public, never echo the comment."""
@@ -262,9 +372,28 @@ class MessengerInput(InputChannel):
         if triage["decision"] == DECISION_ANSWER:
             await send_async(self.client.reply_to_comment, event.comment_id, reply_for(triage, event.text))
             return
+        # The case first: a refused public reply (a missing permission, a deleted comment)
+        # must not cancel it. handoff.escalation spools it if the database is down.
+        reply, _ = await send_async(handoff.escalation, event.sender_id, COMMENT_CHANNEL, triage, event.text)
         public_key = "public_crisis" if triage["decision"] == DECISION_CRISIS else "public_private"
-        clinic = clinic_config.current()
-        await send_async(self.client.reply_to_comment, event.comment_id,
-                         Replies(clinic, triage.get("language")).phrase(public_key))
-        await send_async(self.client.private_reply, event.comment_id, reply_for(triage))
-        await send_async(handoff.escalate, handoff.services(), event.sender_id, "facebook_comment", triage, event.text)
+        public = Replies(clinic_config.current(), triage.get("language")).phrase(public_key)
+        await best_effort("messenger: public comment reply", self.client.reply_to_comment, event.comment_id, public)
+        await best_effort("messenger: private reply", self.client.private_reply, event.comment_id, reply)
+
+
+def _held_by_a_case(event: MessengerEvent) -> bool:
+    try:
+        case = handoff.services().cases.active_case(event.channel, event.sender_id)
+    except Exception as exc:  # noqa: BLE001
+        # Unknown: the handoff path, which lets the message reach Rasa if the database is down
+        logger.error("%s: standby case lookup failed (%s)", event.channel, type(exc).__name__)
+        return True
+    return bool(case and case["paused"])
+
+
+def _request_resume(channel: str, sender_id: str) -> None:
+    """The worker resumes the conversation (handoff.resume), as after a resolve; the case stays open."""
+    svc = handoff.services()
+    case = svc.cases.active_case(channel, sender_id)
+    if case and case["paused"]:
+        svc.cases.request_resume(case["id"], HANDED_BACK)

@@ -29,6 +29,7 @@ from sanic.response import HTTPResponse
 from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
 from triage.channels import x_events
 from triage.channels.base import classify_public, deliver
+from triage.channels.outbound import best_effort
 from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
                                      post_with_retry, process_events, reject, send_async, setting, signed_json,
                                      webhook_token)
@@ -161,8 +162,9 @@ class XInput(InputChannel):
         """A public mention: health -> "please DM us"; routine -> a pointer to DMs too,
         since a tweet is too short for our answers and is public."""
         triage = await classify_public(app.ctx.agent, event.text)
+        if triage["decision"] != DECISION_ANSWER:
+            # The case first (spooled if the database is down): X may refuse the public reply.
+            await send_async(handoff.escalation, event.sender_id, "x_mention", triage, event.text)
         key = "public_dm_us_crisis" if triage["decision"] == DECISION_CRISIS else "public_dm_us"
         text = Replies(clinic_config.current(), triage.get("language")).phrase(key)
-        await send_async(self.client.reply_publicly, event.event_id, text)
-        if triage["decision"] != DECISION_ANSWER:
-            await send_async(handoff.escalate, handoff.services(), event.sender_id, "x_mention", triage, event.text)
+        await best_effort("x: public mention reply", self.client.reply_publicly, event.event_id, text)
