@@ -167,17 +167,20 @@ class Replies:
 
 
 _WEEKDAYS = [
-    ("monday", "mon", "montag", "lunes"), ("tuesday", "tue", "tues", "dienstag", "martes"),
-    ("wednesday", "wed", "mittwoch", "miercoles"), ("thursday", "thu", "thurs", "donnerstag", "jueves"),
-    ("friday", "fri", "freitag", "viernes"), ("saturday", "sat", "samstag", "samstags", "sabado", "sabados"),
-    ("sunday", "sun", "sonntag", "sonntags", "domingo", "domingos"),
+    ("monday", "mon", "montag", "lunes", "понеделник", "ponedelnik"),
+    ("tuesday", "tue", "tues", "dienstag", "martes", "вторник", "vtornik"),
+    ("wednesday", "wed", "mittwoch", "miercoles", "сряда", "sryada"),
+    ("thursday", "thu", "thurs", "donnerstag", "jueves", "четвъртък", "chetvartak"),
+    ("friday", "fri", "freitag", "viernes", "петък", "petak"),
+    ("saturday", "sat", "samstag", "samstags", "sabado", "sabados", "събота", "sabota"),
+    ("sunday", "sun", "sonntag", "sonntags", "domingo", "domingos", "неделя", "nedelya"),
 ]
 
 
 def _asked_day(text: str, today: dt.date) -> Optional[dt.date]:
     """The next date a message asks about ("on saturday", "tomorrow"), if any."""
     words = set(fold(text).split())
-    if words & {"tomorrow", "tmrw", "tmr", "tomorow"}:
+    if words & {"tomorrow", "tmrw", "tmr", "tomorow", "утре", "utre"}:
         return today + dt.timedelta(days=1)
     for index, names in enumerate(_WEEKDAYS):
         if words & set(names):
