@@ -1,30 +1,62 @@
-"""Append-only, hash-chained audit log (45 CFR 164.312(b)).
+"""Append-only audit log, chained with a keyed MAC and anchored outside the database
+(45 CFR 164.312(b)).
 
 Each entry: time, event, actor (system or staff id), case id, channel,
 confidence, outcome, and a sealed payload (intent and details). The chain:
 
-    hash = SHA-256(canonical entry + prev_hash)
+    hash = "mac:" + base64url(HMAC-SHA256(audit key, canonical entry + prev_hash))
+
+The audit key is derived from the key store (KeyStore.derived_key), so write access
+to the database alone cannot recompute the chain after an edit. Entries written
+before the MAC (a plain SHA-256(canonical entry + prev_hash), 64 hex digits) still
+verify, but no plain entry may follow a MAC'd one: that is a downgrade.
 
 The canonical entry covers the payload's ciphertext but not its wrapped data
 key or key id, so a key rotation re-wraps payloads without breaking the chain.
-`verify` walks the chain and names the first entry that does not fit.
+
+Two anchors against a cut or rewritten tail:
+- audit_head (triage/db.py) holds the last sequence number ever given out and its
+  hash; appends advance it and never move it back, so sequence numbers are never
+  reused and a deleted tail is a gap;
+- signed checkpoints: every CHECKPOINT_EVERY appends, at a log's first entry and on
+  `triage audit verify`, a line {log, seq, head_mac, mac_from, time, signature} is
+  appended (fsync'd) to a file outside the database (TRIAGE_AUDIT_CHECKPOINTS), MAC'd
+  with a second derived key, like CloudTrail's digest files. Someone who can edit the
+  database, counter row included, still cannot move the log behind its last checkpoint.
+
+`verify` walks the chain in one query, then checks it against the counter and the
+latest checkpoint, and names the first entry that does not fit.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import fcntl
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional
+import logging
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from triage import db
 from triage.keys import KeyStore
 
+logger = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
+MAC_PREFIX = "mac:"  # then base64url of the HMAC: 47 characters, within the hash column's 64
+ENV_CHECKPOINTS = "TRIAGE_AUDIT_CHECKPOINTS"
+DEFAULT_CHECKPOINTS = db.PROJECT_ROOT / "var" / "audit-checkpoints.jsonl"
+CHECKPOINT_EVERY = 100
+HEAD = 1  # audit_head's one row
 EVENTS = (
     "escalated", "replied", "notified", "notice_failed", "claimed", "viewed", "resolved", "resumed",
     "key_rotated", "exported", "message_attached", "reply_sent", "renotified", "crisis_followup",
@@ -59,7 +91,90 @@ def canonical(row: Dict[str, Any]) -> str:
 
 
 def chain_hash(row: Dict[str, Any], prev_hash: str) -> str:
+    """The plain hash of entries written before the keyed MAC; still verified."""
     return hashlib.sha256((canonical(row) + prev_hash).encode("utf-8")).hexdigest()
+
+
+def is_mac(hash_value: str) -> bool:
+    return hash_value.startswith(MAC_PREFIX)
+
+
+def _missing(first: int, last: int, present: int, why: str) -> str:
+    if present == 0:
+        return f"all {last} entries are missing: the log was deleted{why}"
+    return f"entries {first}..{last} are missing: the log was cut short{why}"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    log: str
+    seq: int
+    head_mac: str
+    mac_from: int
+    time: str
+
+
+@dataclass
+class Anchors:
+    """What the checkpoint file says, as far as this key store signed it."""
+    exists: bool
+    latest: Dict[str, Checkpoint] = field(default_factory=dict)  # by log id
+    forged: Dict[str, List[int]] = field(default_factory=dict)  # log id -> line numbers with a wrong signature
+
+
+class CheckpointFile:
+    """Signed checkpoints of the chain's head, one JSON line each, outside the database.
+    Lines another key store signed (another deployment, a test) are not ours and are skipped."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path = path
+        self._key = key
+
+    def _signature(self, checkpoint: Checkpoint) -> str:
+        message = json.dumps(asdict(checkpoint), sort_keys=True, separators=(",", ":"))
+        return hmac.new(self._key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def write(self, checkpoint: Checkpoint) -> None:
+        line = json.dumps({**asdict(checkpoint), "signature": self._signature(checkpoint)}, sort_keys=True) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # processes append whole lines, one at a time
+            os.write(fd, line.encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:  # the new file's name must survive a crash too
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+    def read(self) -> Anchors:
+        try:
+            handle = open(self.path, encoding="utf-8")
+        except FileNotFoundError:
+            return Anchors(exists=False)
+        anchors = Anchors(exists=True)
+        with handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    data = json.loads(line)
+                    signature = str(data.pop("signature"))
+                    checkpoint = Checkpoint(**data)
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    continue  # not a checkpoint (a torn line): anchors nothing
+                if not hmac.compare_digest(signature.encode("ascii", "replace"),
+                                           self._signature(checkpoint).encode("ascii")):
+                    anchors.forged.setdefault(checkpoint.log, []).append(number)
+                    continue
+                known = anchors.latest.get(checkpoint.log)
+                # Processes write after their commit, so lines may come slightly out of order.
+                if known is None or checkpoint.seq > known.seq:
+                    anchors.latest[checkpoint.log] = checkpoint
+        return anchors
 
 
 @dataclass
@@ -69,17 +184,46 @@ class VerifyResult:
     head: str
     first_bad_seq: Optional[int] = None
     reason: str = ""
+    warnings: List[str] = field(default_factory=list)
+    checkpoint_seq: Optional[int] = None
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit chain OK: {self.entries} entries, head {self.head}"
-        return f"audit chain BROKEN at entry seq={self.first_bad_seq}: {self.reason} ({self.entries} entries checked)"
+            text = f"audit chain OK: {self.entries} entries, head {self.head}"
+            if self.checkpoint_seq:
+                text += f", signed checkpoint at seq={self.checkpoint_seq} matches"
+        else:
+            text = (f"audit chain BROKEN at entry seq={self.first_bad_seq}: {self.reason} "
+                    f"({self.entries} entries checked)")
+        return "\n".join([text] + [f"warning: {warning}" for warning in self.warnings])
+
+
+@dataclass
+class _Walk:
+    """The chain as read: where it ends, or the first entry that does not fit."""
+    entries: int = 0
+    last_seq: int = 0
+    last_hash: str = GENESIS
+    macd: bool = False
+    hash_at_anchor: Optional[str] = None
+    bad_seq: Optional[int] = None
+    reason: str = ""
 
 
 class AuditLog:
-    def __init__(self, keys: KeyStore, engine: Optional[Engine] = None) -> None:
+    def __init__(self, keys: KeyStore, engine: Optional[Engine] = None, checkpoints: Optional[Path] = None,
+                 checkpoint_every: int = CHECKPOINT_EVERY) -> None:
         self.keys = keys
         self.engine = engine or db.engine()
+        self._mac = hmac.new(keys.derived_key("audit-mac"), digestmod=hashlib.sha256)
+        path = checkpoints or Path(os.environ.get(ENV_CHECKPOINTS) or DEFAULT_CHECKPOINTS)
+        self.checkpoints = CheckpointFile(Path(path), keys.derived_key("audit-checkpoint"))
+        self.checkpoint_every = checkpoint_every
+
+    def entry_mac(self, row: Dict[str, Any], prev_hash: str) -> str:
+        mac = self._mac.copy()
+        mac.update((canonical(row) + prev_hash).encode("utf-8"))
+        return MAC_PREFIX + base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
     def append(self, event: str, *, actor: str = SYSTEM, case_id: Optional[str] = None,
                channel: Optional[str] = None, intent: Optional[str] = None,
@@ -93,21 +237,45 @@ class AuditLog:
             try:
                 with self.engine.begin() as connection:
                     db.lock_chain(connection, self.engine)
-                    last = connection.execute(
-                        select(db.audit_log.c.seq, db.audit_log.c.hash).order_by(db.audit_log.c.seq.desc()).limit(1)
-                    ).first()
-                    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+                    head = self._head_for_append(connection)
+                    seq, prev = head["last_seq"] + 1, head["last_hash"]
                     row = {"seq": seq, "ts": _now(), "event": event, "actor": actor, "case_id": case_id,
                            "channel": channel, "confidence": None if confidence is None else round(float(confidence), 4),
                            "outcome": outcome, "key_id": sealed.key_id, "payload": sealed.token, "prev_hash": prev}
-                    row["hash"] = chain_hash(row, prev)
+                    row["hash"] = self.entry_mac(row, prev)
                     connection.execute(insert(db.audit_log).values(**row))
-                return seq
+                    connection.execute(update(db.audit_head).where(db.audit_head.c.id == HEAD)
+                                       .values(last_seq=seq, last_hash=row["hash"]))
+                break
             except (IntegrityError, OperationalError):
                 # Another writer took this position (or held the lock too long): read the new head and retry.
                 if attempt == attempts - 1:
                     raise
-        raise AssertionError("unreachable")
+        if seq % self.checkpoint_every == 0:  # after the commit: a checkpoint never names an entry that is not there
+            self._checkpoint(Checkpoint(head["log_id"], seq, row["hash"], head["mac_from"], _now()))
+        return seq
+
+    @staticmethod
+    def _head_for_append(connection: Connection) -> Dict[str, Any]:
+        """The counter row; made on the first append (after the entries of a log from before it)."""
+        found = connection.execute(select(db.audit_head).where(db.audit_head.c.id == HEAD)).first()
+        if found:
+            return dict(found._mapping)
+        last = connection.execute(select(db.audit_log.c.seq, db.audit_log.c.hash)
+                                  .order_by(db.audit_log.c.seq.desc()).limit(1)).first()
+        head = {"id": HEAD, "log_id": uuid.uuid4().hex, "last_seq": last.seq if last else 0,
+                "last_hash": last.hash if last else GENESIS}
+        head["mac_from"] = head["last_seq"] + 1
+        connection.execute(insert(db.audit_head).values(**head))
+        return head
+
+    def _checkpoint(self, checkpoint: Checkpoint) -> None:
+        try:
+            self.checkpoints.write(checkpoint)
+        except OSError as exc:
+            # The entry is committed; an audit write must never fail an escalation over its anchor.
+            logger.error("audit checkpoint for seq=%s not written to %s: %s", checkpoint.seq,
+                         self.checkpoints.path, exc.strerror or exc)
 
     def rows(self, since: Optional[str] = None, until: Optional[str] = None) -> Iterator[Dict[str, Any]]:
         query = select(db.audit_log).order_by(db.audit_log.c.seq)
@@ -119,19 +287,100 @@ class AuditLog:
             for row in connection.execution_options(stream_results=True, yield_per=2000).execute(query):
                 yield dict(row._mapping)
 
-    def verify(self) -> VerifyResult:
-        prev, expected_seq, count = GENESIS, 1, 0
-        for row in self.rows():
-            count += 1
-            if row["seq"] != expected_seq:
-                return VerifyResult(False, count, prev, expected_seq,
-                                    f"entry seq={expected_seq} is missing (next is seq={row['seq']})")
-            if row["prev_hash"] != prev:
-                return VerifyResult(False, count, prev, row["seq"], "prev_hash does not match the entry before it")
-            if chain_hash(row, prev) != row["hash"]:
-                return VerifyResult(False, count, prev, row["seq"], "content does not match its hash (altered)")
-            prev, expected_seq = row["hash"], expected_seq + 1
-        return VerifyResult(True, count, prev)
+    def _walk(self, rows: Iterable[Any], mac_from: Optional[int], anchor_seq: Optional[int]) -> _Walk:
+        walk = _Walk()
+        for item in rows:
+            row = item._mapping
+            walk.entries += 1
+            seq, expected, prev = row["seq"], walk.last_seq + 1, walk.last_hash
+            if seq != expected:
+                walk.bad_seq, walk.reason = expected, f"entry seq={expected} is missing (next is seq={seq})"
+            elif row["prev_hash"] != prev:
+                walk.bad_seq, walk.reason = seq, "prev_hash does not match the entry before it"
+            elif is_mac(row["hash"]):
+                if self.entry_mac(row, prev) != row["hash"]:
+                    walk.bad_seq, walk.reason = seq, "content does not match its MAC (altered)"
+                walk.macd = True
+            elif walk.macd or (mac_from is not None and seq >= mac_from):
+                walk.bad_seq, walk.reason = seq, ("a plain hash where the log is MAC'd: altered, with the hashes "
+                                                  "recomputed by someone without the audit key (MAC mismatch)")
+            elif chain_hash(row, prev) != row["hash"]:
+                walk.bad_seq, walk.reason = seq, "content does not match its hash (altered)"
+            if walk.bad_seq is not None:
+                return walk
+            if seq == anchor_seq:
+                walk.hash_at_anchor = row["hash"]
+            walk.last_seq, walk.last_hash = seq, row["hash"]
+        return walk
+
+    def verify(self, checkpoint: bool = False) -> VerifyResult:
+        """The chain, then the chain against its counter and the latest signed checkpoint.
+        With ``checkpoint``, an intact log gets a new checkpoint of its head."""
+        # Read before the database: every checkpoint in it then names an entry this snapshot holds.
+        anchors = self.checkpoints.read()
+        with db.reading(self.engine) as connection:
+            if db.is_postgres(self.engine):  # counter and entries from one snapshot
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            found = connection.execute(select(db.audit_head).where(db.audit_head.c.id == HEAD)).first()
+            head = dict(found._mapping) if found else None
+            anchor = anchors.latest.get(head["log_id"]) if head else None
+            mac_froms = [value["mac_from"] for value in (head, anchor and asdict(anchor)) if value]
+            entries = connection.execution_options(stream_results=True, yield_per=2000).execute(
+                select(db.audit_log).order_by(db.audit_log.c.seq))
+            walk = self._walk(entries, min(mac_froms) if mac_froms else None, anchor.seq if anchor else None)
+        result = VerifyResult(walk.bad_seq is None, walk.entries, walk.last_hash, walk.bad_seq, walk.reason)
+        if result.ok:
+            self._check_anchors(result, walk, head, anchor, anchors)
+        if result.ok and checkpoint and head and walk.entries:
+            self._checkpoint(Checkpoint(head["log_id"], walk.last_seq, walk.last_hash, min(mac_froms), _now()))
+        return result
+
+    def _check_anchors(self, result: VerifyResult, walk: _Walk, head: Optional[Dict[str, Any]],
+                       anchor: Optional[Checkpoint], anchors: Anchors) -> None:
+        def broken(seq: int, reason: str) -> None:
+            result.ok, result.first_bad_seq, result.reason = False, seq, reason
+
+        ours = anchors.latest
+        if head and anchors.forged.get(head["log_id"]):
+            lines = ", ".join(map(str, anchors.forged[head["log_id"]]))
+            return broken(walk.last_seq, f"checkpoint file line(s) {lines} name this log with a wrong signature (forged)")
+        if head is None:
+            if walk.macd:
+                return broken(walk.last_seq, "the sequence counter (audit_head) is missing: it was deleted")
+            if walk.entries == 0 and ours:
+                log, latest = max(ours.items(), key=lambda item: item[1].seq)
+                return broken(1, _missing(1, latest.seq, 0, f" (this key store's checkpoint of log {log} is at "
+                                                             f"seq={latest.seq}; or {self.checkpoints.path} belongs "
+                                                             "to another database)"))
+            if walk.entries:
+                result.warnings.append("the entries predate the sequence counter and the MAC: "
+                                       "the next entry starts both")
+            return None
+        if head["last_seq"] > walk.last_seq:
+            return broken(walk.last_seq + 1, _missing(walk.last_seq + 1, head["last_seq"], walk.entries,
+                                                      f" (the sequence counter is at seq={head['last_seq']})"))
+        if head["last_seq"] < walk.last_seq or head["last_hash"] != walk.last_hash:
+            return broken(head["last_seq"] + 1 if head["last_seq"] < walk.last_seq else walk.last_seq,
+                          "the last entries do not match the sequence counter (written around the log)")
+        if anchor:
+            if anchor.seq > walk.last_seq:
+                return broken(walk.last_seq + 1, _missing(walk.last_seq + 1, anchor.seq, walk.entries,
+                                                          " after the last checkpoint"))
+            if walk.hash_at_anchor != anchor.head_mac:
+                return broken(anchor.seq, "entry does not match the signed checkpoint of its MAC: rewritten, "
+                                          "with the hashes recomputed (MAC mismatch)")
+            result.checkpoint_seq = anchor.seq
+        elif walk.entries:
+            if not anchors.exists:
+                result.warnings.append(f"no checkpoint file at {self.checkpoints.path}: nothing outside the "
+                                       "database anchors the log, so a cut or rewritten log would go unseen")
+            else:
+                others = [log for log in ours if log != head["log_id"]]
+                result.warnings.append(f"no checkpoint of this log in {self.checkpoints.path} yet"
+                                       + (f"; it anchors other log(s) of this key store ({', '.join(others)}): "
+                                          "if this database should hold one of them, the log was replaced"
+                                          if others else ""))
+        return None
 
     def decrypt_payload(self, row: Dict[str, Any]) -> Dict[str, Any]:
         return json.loads(self.keys.open(row["payload"], aad="audit")) if row.get("payload") else {}

@@ -42,6 +42,19 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# The chain's head, one row (id 1): the last sequence number ever given out and that
+# entry's hash. Appends advance it under the chain lock and never move it back, so a
+# deleted tail leaves a gap instead of being taken over by the next entry. log_id names
+# this log in the checkpoint file (triage/audit.py), which may also hold other logs.
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("log_id", String(32), nullable=False),
+    Column("last_seq", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("mac_from", Integer, nullable=False),  # the first entry chained with the keyed MAC
+)
+
 cases = Table(
     "cases", metadata,
     Column("id", String(36), primary_key=True),

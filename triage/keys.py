@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Dict, Optional, Union
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,11 @@ def new_key_material() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
+KEY_ID_LENGTH = 13  # "k" and 12 hex digits
+
+
 def _key_id(key: bytes) -> str:
-    return "k" + hashlib.sha256(b"triage-key-id" + key).hexdigest()[:12]
+    return "k" + hashlib.sha256(b"triage-key-id" + key).hexdigest()[:KEY_ID_LENGTH - 1]
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,26 @@ class KeyStore:
         sender references and for indexed lookups that must not reveal the value."""
         message = "\x1f".join(parts).encode("utf-8")
         return hmac.new(self._pseudonym_key, message, hashlib.sha256).hexdigest()[:32]
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 256-bit key for one purpose (e.g. "audit-mac"), derived with HKDF from the same
+        secret as the pseudonyms: it survives master key rotation as they do, and no value
+        pseudonym() ever returns can equal it (a different key, and HKDF's own construction)."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=b"triage-derived-key\x1f" + purpose.encode("utf-8")).derive(self._pseudonym_key)
+
+
+def missing_keys_message(key_ids) -> str:
+    return (f"Sealed data here needs master key {', '.join(key_ids)}: restore the keyring that holds it "
+            f"({ENV_FILE} or {ENV_KEY}). Not starting: a new key would leave that data unreadable.")
+
+
+def require_keys(store: KeyStore, key_ids_in_use) -> None:
+    """The start-up check (triage/startup.py): every key id that sealed data names is in the keyring."""
+    missing = sorted(set(key_ids_in_use) - set(store.key_ids))
+    if missing:
+        raise KeyStoreError(f"the keyring ({store.path or ENV_KEY}) lacks a master key. "
+                            + missing_keys_message(missing))
 
 
 _default: Optional[KeyStore] = None
