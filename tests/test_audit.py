@@ -1,18 +1,24 @@
-"""The audit log's hash chain, on SQLite and on the real PostgreSQL."""
+"""The audit log's chain, counter and signed checkpoints, on SQLite and on the real PostgreSQL."""
+import json
 import multiprocessing
 import os
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from triage import db
-from triage.audit import AuditLog
+from triage.audit import GENESIS, MAC_PREFIX, AuditLog, Checkpoint, CheckpointFile, chain_hash
 from triage.keys import KeyStore
 
 
 @pytest.fixture
-def log(db_url, keystore):
-    return AuditLog(keystore, db.engine(db_url))
+def checkpoints(tmp_path):
+    return tmp_path / "audit-checkpoints.jsonl"
+
+
+@pytest.fixture
+def log(db_url, keystore, checkpoints):
+    return AuditLog(keystore, db.engine(db_url), checkpoints=checkpoints)
 
 
 def fill(log, n=5):
@@ -95,23 +101,166 @@ def test_unknown_event_is_refused(log):
         log.append("made_up")
 
 
-def _writer(url, keyring, n):
+def _writer(url, keyring, checkpoints, n):
     from triage import db as worker_db
     from triage.audit import AuditLog as WorkerLog
     from triage.keys import KeyStore as WorkerKeys
 
-    log = WorkerLog(WorkerKeys.load_file(keyring), worker_db.engine(url))
+    log = WorkerLog(WorkerKeys.load_file(keyring), worker_db.engine(url), checkpoints=checkpoints)
     for i in range(n):
         log.append("notified", case_id=f"p{os.getpid()}-{i}")
 
 
-def test_two_processes_appending_500_each_make_one_valid_chain(log, db_url, keystore):
+def test_two_processes_appending_500_each_make_one_valid_chain(log, db_url, keystore, checkpoints):
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_writer, args=(db_url, keystore.path, 500)) for _ in range(2)]
+    workers = [context.Process(target=_writer, args=(db_url, keystore.path, checkpoints, 500)) for _ in range(2)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(300)
         assert w.exitcode == 0
     result = log.verify()
-    assert result.ok and result.entries == 1000, str(result)
+    # every 100th entry was checkpointed, by whichever process wrote it
+    assert result.ok and result.entries == 1000 and result.checkpoint_seq == 1000, str(result)
+
+
+# -- what someone with write access to the database, but not the key store, can do ----------
+
+def entries(log):
+    return list(log.rows())
+
+
+def delete_from(log, seq):
+    with log.engine.begin() as c:
+        c.execute(delete(db.audit_log).where(db.audit_log.c.seq >= seq))
+
+
+def set_counter(log, **values):
+    with log.engine.begin() as c:
+        c.execute(update(db.audit_head).values(**values))
+
+
+def rewrite_with_plain_hashes(log, seq, **change):
+    """Edits entry ``seq``, then recomputes every later hash as the log did before the MAC
+    (SHA-256 of the canonical entry + prev_hash), and moves the counter along."""
+    rows = entries(log)
+    prev = rows[seq - 2]["hash"] if seq > 1 else GENESIS
+    with log.engine.begin() as c:
+        for row in rows[seq - 1:]:
+            row.update(change if row["seq"] == seq else {})
+            row["prev_hash"] = prev
+            row["hash"] = prev = chain_hash(row, prev)
+            c.execute(update(db.audit_log).where(db.audit_log.c.seq == row["seq"])
+                      .values(**{k: v for k, v in row.items() if k != "seq"}))
+        c.execute(update(db.audit_head).values(last_hash=prev))
+
+
+def test_intact_log_with_a_checkpoint_verifies_without_warnings(log, checkpoints):
+    fill(log)
+    assert log.verify(checkpoint=True).ok
+    result = log.verify()
+    assert result.ok and result.checkpoint_seq == 5 and not result.warnings, str(result)
+    assert all(row["hash"].startswith(MAC_PREFIX) for row in entries(log))
+    assert len(checkpoints.read_text().splitlines()) == 1
+
+
+def test_missing_checkpoint_file_is_a_warning(log, checkpoints):
+    fill(log)
+    result = log.verify()
+    assert result.ok and "no checkpoint file" in str(result) and str(checkpoints) in str(result)
+
+
+def test_deleted_tail_is_caught_by_the_counter(log):
+    fill(log)
+    delete_from(log, 4)
+    result = log.verify()
+    assert not result.ok and result.first_bad_seq == 4, str(result)
+    assert "entries 4..5 are missing" in result.reason
+
+
+def test_sequence_numbers_are_not_reused_after_a_deleted_tail(log):
+    fill(log)
+    delete_from(log, 5)
+    assert log.append("notified") == 6
+    result = log.verify()
+    assert not result.ok and result.first_bad_seq == 5 and "missing" in result.reason, str(result)
+
+
+def test_cut_with_the_counter_moved_back_is_caught_by_the_checkpoint(log):
+    fill(log)
+    log.verify(checkpoint=True)
+    delete_from(log, 4)
+    set_counter(log, last_seq=3, last_hash=entries(log)[-1]["hash"])
+    result = log.verify()
+    assert not result.ok and result.first_bad_seq == 4, str(result)
+    assert "entries 4..5 are missing: the log was cut short after the last checkpoint" in result.reason
+
+
+def test_deleting_everything_is_caught(log):
+    fill(log)
+    log.verify(checkpoint=True)
+    delete_from(log, 1)
+    result = log.verify()
+    assert not result.ok and "all 5 entries are missing" in result.reason, str(result)
+    with log.engine.begin() as c:  # the counter too: the checkpoint file still knows
+        c.execute(delete(db.audit_head))
+    result = log.verify()
+    assert not result.ok and result.entries == 0 and "all 5 entries are missing" in result.reason, str(result)
+
+
+def test_rewrite_with_recomputed_plain_hashes_is_caught(log):
+    fill(log)
+    rewrite_with_plain_hashes(log, 3, outcome="forged")
+    result = log.verify()
+    assert not result.ok and result.first_bad_seq == 3 and "MAC mismatch" in result.reason, str(result)
+
+
+def test_whole_log_rewritten_with_plain_hashes_and_counter_is_caught_by_the_checkpoint(log):
+    fill(log)
+    log.verify(checkpoint=True)
+    rewrite_with_plain_hashes(log, 1, actor="staff:someone-else")
+    set_counter(log, mac_from=1000)  # as if the log had never been MAC'd
+    result = log.verify()
+    assert not result.ok and result.first_bad_seq == 1 and "MAC mismatch" in result.reason, str(result)
+
+
+def test_forged_checkpoint_is_caught(log, checkpoints):
+    fill(log)
+    log.verify(checkpoint=True)
+    line = json.loads(checkpoints.read_text())
+    line.update(seq=9, signature="0" * 64)
+    with open(checkpoints, "a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    result = log.verify()
+    assert not result.ok and "forged" in result.reason, str(result)
+
+
+def test_checkpoint_every_n_appends_and_other_key_stores_lines_are_skipped(db_url, keystore, checkpoints, tmp_path):
+    log = AuditLog(keystore, db.engine(db_url), checkpoints=checkpoints, checkpoint_every=2)
+    other = KeyStore.create_file(tmp_path / "other" / "master.json")  # another deployment's, same file
+    CheckpointFile(checkpoints, other.derived_key("audit-checkpoint")).write(
+        Checkpoint("another-log", 50, "mac:x", 1, "2026-01-01T00:00:00+00:00"))
+    fill(log, 5)
+    assert [json.loads(line)["seq"] for line in checkpoints.read_text().splitlines()] == [50, 2, 4]
+    result = log.verify()
+    assert result.ok and result.checkpoint_seq == 4, str(result)
+
+
+def test_entries_from_before_the_mac_still_verify_and_the_log_continues_with_it(log):
+    sealed = log.keys.seal(json.dumps({"intent": None, "details": {}}), aad="audit")
+    prev = GENESIS
+    with log.engine.begin() as c:  # the old format: plain hashes, no counter row
+        for seq in (1, 2, 3):
+            row = {"seq": seq, "ts": f"2026-01-0{seq}T00:00:00+00:00", "event": "notified", "actor": "system",
+                   "case_id": None, "channel": "rest", "confidence": None, "outcome": "ok",
+                   "key_id": sealed.key_id, "payload": sealed.token, "prev_hash": prev}
+            row["hash"] = prev = chain_hash(row, prev)
+            c.execute(insert(db.audit_log).values(**row))
+    result = log.verify()
+    assert result.ok and result.entries == 3 and "predate" in str(result), str(result)
+    fill(log, 2)
+    assert [row["hash"].startswith(MAC_PREFIX) for row in entries(log)] == [False] * 3 + [True] * 2
+    assert log.verify(checkpoint=True).ok and log.verify().checkpoint_seq == 5
+    rewrite_with_plain_hashes(log, 2, outcome="forged")  # the old entries are anchored by the MAC'd ones now
+    result = log.verify()
+    assert not result.ok and result.first_bad_seq == 4 and "MAC mismatch" in result.reason, str(result)
