@@ -221,7 +221,7 @@ def audit_command(args, out: IO[str]) -> int:
 
     svc = handoff.services()
     if args.action == "verify":
-        result = svc.audit.verify()
+        result = svc.audit.verify(checkpoint=True)  # an intact log is anchored up to here
         out.write(str(result) + "\n")
         return 0 if result.ok else 3
     if not args.staff:
@@ -426,7 +426,8 @@ def main(argv: Optional[list] = None) -> int:
 
     p_audit = sub.add_parser("audit", help="audit log")
     audit_sub = p_audit.add_subparsers(dest="action", required=True)
-    audit_sub.add_parser("verify", help="walk the hash chain; names the first bad entry")
+    audit_sub.add_parser("verify", help="check the chain, its counter and the latest signed checkpoint; "
+                                        "names the first bad entry; checkpoints an intact log")
     p_export = audit_sub.add_parser("export", help="decrypted compliance export (audited)")
     p_export.add_argument("--since", help="ISO time, inclusive")
     p_export.add_argument("--until", help="ISO time, exclusive")
