@@ -35,11 +35,13 @@ class Assistant:
         tracker_yaml = tracker_yaml or (f"tracker_store:\n  type: {tracker_type}\n  dialect: sqlite\n"
                                         f"  db: {workdir / 'tracker.db'}\n")
         endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
-                             "  enable_selective_domain: true\nnlg:\n  type: triage.nlg.TriageNLG\n"
+                             "  token: ${TRIAGE_ACTION_TOKEN}\n  enable_selective_domain: true\nnlg:\n  type: triage.nlg.TriageNLG\n"
                              + tracker_yaml + "lock_store:\n  type: in_memory\n")
         self.endpoints = endpoints
         defaults = {"TRIAGE_DB_URL": f"sqlite:///{workdir / 'triage.db'}", "TRIAGE_STAFF_WEBHOOKS": "",
-                    "RASA_AUTH_TOKEN": uuid.uuid4().hex}
+                    "RASA_AUTH_TOKEN": uuid.uuid4().hex, "TRIAGE_ACTION_TOKEN": uuid.uuid4().hex,
+                    # per run: the start-up key check reads it, and each run has its own keyring
+                    "TRIAGE_SPOOL_DIR": str(workdir / "spool")}
         if not (extra_env or {}).get("TRIAGE_MASTER_KEY_FILE"):
             keyring = workdir / "keys.json"
             if not keyring.exists():
