@@ -48,6 +48,7 @@ def _messages(lines: Iterable[str]) -> Iterator[Tuple[int, Optional[str], Dict[s
 
 def classify(source: IO[str], out: IO[str], err: IO[str], model: Optional[str] = None, explain: bool = False) -> int:
     from triage.model import Parser
+    from triage.text import clean
 
     parser = Parser(model)
     failures = 0
@@ -57,6 +58,7 @@ def classify(source: IO[str], out: IO[str], err: IO[str], model: Optional[str] =
             print(error, file=err)
             out.write(json.dumps({"text": None, "error": error}, ensure_ascii=False) + "\n")
             continue
+        text = clean(text)  # as every channel does: the text the patient meant, encodable
         try:
             triage = parser.triage(text, metadata)
         except Exception as exc:  # noqa: BLE001  one line must not end the batch

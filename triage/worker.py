@@ -18,7 +18,8 @@ logger = logging.getLogger(__name__)
 def run_once(svc: Services) -> Dict[str, int]:
     # Escalations spooled while the database was down come first: they are late already.
     recorded = spool.drain(lambda e: handoff.record_escalation(svc, e["sender_id"], e["channel"], e["triage"],
-                                                               e["text"]), keys=svc.keys)
+                                                               e["text"]), keys=svc.keys,
+                           give_up=lambda spool_id: spool_failed_notice(svc, spool_id))
     done = {"spooled_recorded": recorded, "delivered": svc.notifier.deliver_due(), "renotified": 0, "resumed": 0}
     for case in svc.cases.overdue_urgent():
         svc.notifier.enqueue(case, "case_overdue")
@@ -34,6 +35,16 @@ def run_once(svc: Services) -> Dict[str, int]:
         # send the reminders now rather than on the next tick
         done["delivered"] += svc.notifier.deliver_due()
     return done
+
+
+def spool_failed_notice(svc: Services, spool_id: str) -> None:
+    """An urgent staff notice for a spooled escalation that could not be recorded: its
+    spool id only (the sealed file, ``<id>.failed`` in the spool folder), never its text."""
+    from triage.cases import URGENT
+    from triage.db import utcnow
+
+    svc.notifier.enqueue({"id": spool_id, "priority": URGENT, "channel": "spool", "decision": "unknown",
+                          "sla_due_at": utcnow()}, "spool_failed")
 
 
 def run_forever(svc: Optional[Services] = None, interval: Optional[float] = None) -> None:

@@ -10,6 +10,7 @@ from rasa.core.channels.channel import UserMessage
 from triage import handoff
 from triage.decision import of_parse_data
 from triage.shortcuts import without_shortcut
+from triage.text import clean
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,9 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
     the channel can hand the thread to the staff inbox (one more lookup per message,
     so only a channel that uses it asks).
     """
+    # Before anything else: the case, red flags and the model all read the same text.
+    if message.text:
+        message.text = clean(message.text)
     intercepted = handoff.Intercepted([])
     try:
         intercepted = await asyncio.to_thread(handoff.intercept, handoff.services(), message.sender_id,
@@ -49,4 +53,4 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
 async def classify_public(agent, text: str) -> Dict[str, Any]:
     """The decision for a public comment or mention, which Rasa classifies but never
     answers in a conversation. Same shortcut guard as a message; no decision is private."""
-    return of_parse_data(await agent.parse_message(without_shortcut(text)))
+    return of_parse_data(await agent.parse_message(without_shortcut(clean(text))))

@@ -19,6 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from triage.channels.base import deliver
+from triage.text import clean
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ def parse_body(body: bytes) -> Dict[str, Any]:
     metadata = payload.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise BadRequest('"metadata" must be a JSON object')
-    return {"sender": sender, "message": message, "metadata": metadata}
+    # Cleaned here as well as in deliver (clean is idempotent): the REST edge hands on no
+    # text that cannot be encoded, whoever reads the fields next.
+    return {"sender": sender, "message": clean(message), "metadata": metadata}
 
 
 class RestInput(InputChannel):
