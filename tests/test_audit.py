@@ -264,3 +264,22 @@ def test_entries_from_before_the_mac_still_verify_and_the_log_continues_with_it(
     rewrite_with_plain_hashes(log, 2, outcome="forged")  # the old entries are anchored by the MAC'd ones now
     result = log.verify()
     assert not result.ok and result.first_bad_seq == 4 and "MAC mismatch" in result.reason, str(result)
+
+
+def test_cli_verify_checkpoints_an_intact_log_and_exits_non_zero_on_a_cut(log, checkpoints, monkeypatch):
+    import argparse
+    import io
+    from types import SimpleNamespace
+
+    from triage import cli, handoff
+
+    monkeypatch.setattr(handoff, "services", lambda: SimpleNamespace(audit=log))
+    fill(log)
+    out = io.StringIO()
+    assert cli.audit_command(argparse.Namespace(action="verify"), out) == 0
+    assert "warning: no checkpoint file" in out.getvalue() and "checkpoint of seq=5 written" in out.getvalue()
+    delete_from(log, 5)
+    set_counter(log, last_seq=4, last_hash=entries(log)[-1]["hash"])
+    out = io.StringIO()
+    assert cli.audit_command(argparse.Namespace(action="verify"), out) == 3
+    assert "entry 5 is missing: the log was cut short after the last checkpoint" in out.getvalue()

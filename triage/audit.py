@@ -102,7 +102,8 @@ def is_mac(hash_value: str) -> bool:
 def _missing(first: int, last: int, present: int, why: str) -> str:
     if present == 0:
         return f"all {last} entries are missing: the log was deleted{why}"
-    return f"entries {first}..{last} are missing: the log was cut short{why}"
+    span = f"entry {first} is" if first == last else f"entries {first}..{last} are"
+    return f"{span} missing: the log was cut short{why}"
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,8 @@ class VerifyResult:
     first_bad_seq: Optional[int] = None
     reason: str = ""
     warnings: List[str] = field(default_factory=list)
-    checkpoint_seq: Optional[int] = None
+    checkpoint_seq: Optional[int] = None  # the latest signed checkpoint, which the log matches
+    checkpoint_written: Optional[int] = None  # the head this verify checkpointed
 
     def __str__(self) -> str:
         if self.ok:
@@ -195,7 +197,10 @@ class VerifyResult:
         else:
             text = (f"audit chain BROKEN at entry seq={self.first_bad_seq}: {self.reason} "
                     f"({self.entries} entries checked)")
-        return "\n".join([text] + [f"warning: {warning}" for warning in self.warnings])
+        lines = [text] + [f"warning: {warning}" for warning in self.warnings]
+        if self.checkpoint_written:
+            lines.append(f"signed checkpoint of seq={self.checkpoint_written} written")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -269,13 +274,15 @@ class AuditLog:
         connection.execute(insert(db.audit_head).values(**head))
         return head
 
-    def _checkpoint(self, checkpoint: Checkpoint) -> None:
+    def _checkpoint(self, checkpoint: Checkpoint) -> bool:
         try:
             self.checkpoints.write(checkpoint)
+            return True
         except OSError as exc:
             # The entry is committed; an audit write must never fail an escalation over its anchor.
             logger.error("audit checkpoint for seq=%s not written to %s: %s", checkpoint.seq,
                          self.checkpoints.path, exc.strerror or exc)
+            return False
 
     def rows(self, since: Optional[str] = None, until: Optional[str] = None) -> Iterator[Dict[str, Any]]:
         query = select(db.audit_log).order_by(db.audit_log.c.seq)
@@ -331,8 +338,9 @@ class AuditLog:
         result = VerifyResult(walk.bad_seq is None, walk.entries, walk.last_hash, walk.bad_seq, walk.reason)
         if result.ok:
             self._check_anchors(result, walk, head, anchor, anchors)
-        if result.ok and checkpoint and head and walk.entries:
-            self._checkpoint(Checkpoint(head["log_id"], walk.last_seq, walk.last_hash, min(mac_froms), _now()))
+        if result.ok and checkpoint and head and walk.entries and self._checkpoint(
+                Checkpoint(head["log_id"], walk.last_seq, walk.last_hash, min(mac_froms), _now())):
+            result.checkpoint_written = walk.last_seq
         return result
 
     def _check_anchors(self, result: VerifyResult, walk: _Walk, head: Optional[Dict[str, Any]],
