@@ -59,10 +59,11 @@ def rasa_argv(command: str, argv: List[str]) -> List[str]:
 
 
 def serve_rasa(command: str, argv: List[str]) -> None:
+    args = rasa_argv(command, argv)
     from rasa.__main__ import main
 
     # sys.argv of this process, not its command line: /proc/<pid>/cmdline keeps what exec saw.
-    sys.argv = rasa_argv(command, argv)
+    sys.argv = args
     main()
 
 
