@@ -1,4 +1,6 @@
-"""The deterministic red-flag layer: every category, in EN, DE and ES."""
+"""The deterministic red-flag layer: every category, in EN, DE, ES and BG."""
+import time
+
 import pytest
 
 from triage import redflags
@@ -85,7 +87,170 @@ NOT_CRISIS = [
 ]
 
 
-@pytest.mark.parametrize("text,category", CRISIS)
+# Told by someone else, or already done (past tense): the model missed these.
+OVERDOSE_TAKEN_OR_THIRD_PERSON = [
+    ("i took like 30 of my antidepressants an hour ago", "overdose"),
+    ("I swallowed everything in the medicine cabinet", "overdose"),
+    ("she took a whole bottle of her sleeping pills last night", "overdose"),
+    ("i've taken way too many painkillers today", "overdose"),
+    ("i'm going to take all my pills tonight", "overdose"),
+    ("my brother took a bunch of pills and won't wake up", "overdose"),
+    ("my brother took a bunch of pills and won't wake up", "unconscious"),
+    ("my mum swallowed a load of her meds and is really drowsy", "overdose"),
+    ("hab vorhin alle meine Tabletten geschluckt", "overdose"),
+    ("ich habe die ganze Packung Paracetamol genommen", "overdose"),
+    ("ich habe 30 von meinen Antidepressiva genommen", "overdose"),
+    ("er hat alle seine Schlaftabletten geschluckt", "overdose"),
+    ("mi hermano se tomó todas sus pastillas y no despierta", "overdose"),
+]
+EMERGENCY_TOLD_BY_SOMEONE_ELSE = [
+    ("my girlfriend cut her wrists and it won't stop bleeding", "self_harm"),
+    ("my girlfriend cut her wrists and it won't stop bleeding", "severe_bleeding"),
+    ("he slit his wrists, there's so much blood", "severe_bleeding"),
+    ("er hat sich die Pulsadern aufgeschnitten", "self_harm"),
+    ("mi novia se cortó las venas y sangra mucho", "self_harm"),
+    ("my dad is clutching his chest and sweating", "chest_pain"),
+    ("my dad has chest pain and his arm is numb", "chest_pain"),
+    ("her chest hurts and she's sweating and grey", "chest_pain"),
+    ("my mum has a crushing pain in her chest and her jaw aches", "chest_pain"),
+    ("mein Vater fasst sich an die Brust und schwitzt", "chest_pain"),
+    ("mi padre se agarra el pecho y está sudando", "chest_pain"),
+    ("a mi madre le duele el pecho y le duele el brazo izquierdo", "chest_pain"),
+    ("my husband's face is drooping and he can't talk properly", "stroke"),
+    ("my mum suddenly can't speak and one side of her face is drooping", "stroke"),
+    ("dad's speech is slurred all of a sudden", "stroke"),
+    ("mi madre tiene la cara torcida y no puede hablar", "stroke"),
+    ("a mi abuelo se le cae la boca y arrastra las palabras", "stroke"),
+    ("my son has been jerking for 5 minutes and won't respond", "seizure"),
+    ("my son has been shaking for 5 minutes and won't respond", "seizure"),
+    ("my son has been shaking for 5 minutes and won't respond", "unconscious"),
+    ("my daughter's whole body is shaking and her eyes rolled back", "seizure"),
+    ("mi hijo lleva cinco minutos convulsionando", "seizure"),
+    ("mi hija está temblando y no responde", "seizure"),
+]
+# Plans and idioms that never say "suicide", "kill" or "die".
+IDIOMS = [
+    ("ich springe heute vom Dach", "suicidal_ideation"),
+    ("ich stehe auf der Brücke", "suicidal_ideation"),
+    ("ich will vom Balkon springen", "suicidal_ideation"),
+    ("ich werfe mich vor den zug", "suicidal_ideation"),
+    ("me voy a tirar por la ventana", "suicidal_ideation"),
+    ("estoy en la azotea y voy a saltar", "suicidal_ideation"),
+    ("quiero tirarme de la azotea", "suicidal_ideation"),
+    ("i'm on the bridge and i'm going to jump", "suicidal_ideation"),
+    ("ich tu mir heute nacht was an", "self_harm"),
+    ("ich werde mir etwas antun", "self_harm"),
+    ("ich habe Angst, dass ich mir was antue", "self_harm"),
+    ("ich mach heute schluss", "suicidal_ideation"),
+    ("ich will mit allem Schluss machen", "suicidal_ideation"),
+    ("ich will einfach nicht mehr aufwachen", "suicidal_ideation"),
+    ("ich hoffe ich wache morgen nicht mehr auf", "suicidal_ideation"),
+    ("me voy a hacer daño", "self_harm"),
+    ("tengo miedo de hacerme algo", "self_harm"),
+    ("voy a hacer una locura", "suicidal_ideation"),
+    ("no quiero despertar mañana", "suicidal_ideation"),
+    ("ojalá no despertar mañana", "suicidal_ideation"),
+    ("me quiero ir para siempre", "suicidal_ideation"),
+    ("me voy a quitar de en medio", "suicidal_ideation"),
+]
+SLANG_AND_GOODBYES = [
+    ("i'm going to unalive myself", "suicidal_ideation"),
+    ("kms", "suicidal_ideation"),
+    ("i just wanna kms", "suicidal_ideation"),
+    ("thinking about sewerslide", "suicidal_ideation"),
+    ("i'm going to end it tonight", "suicidal_ideation"),
+    ("i won't be here tomorrow", "suicidal_ideation"),
+    ("gonna catch the bus tonight, this is my goodbye", "suicidal_ideation"),
+    ("i wrote my note", "suicidal_ideation"),
+    ("i've made my plan", "suicidal_ideation"),
+    ("i bought a rope", "suicidal_ideation"),
+    ("ich habe meinen Abschiedsbrief geschrieben", "suicidal_ideation"),
+    ("ya escribí mi carta de despedida", "suicidal_ideation"),
+]
+BULGARIAN = [
+    ("искам да умра", "suicidal_ideation"),
+    ("ще се самоубия", "suicidal_ideation"),
+    ("мисля за самоубийство", "suicidal_ideation"),
+    ("не искам да живея повече", "suicidal_ideation"),
+    ("ще сложа край на живота си", "suicidal_ideation"),
+    ("ще скоча от моста", "suicidal_ideation"),
+    ("утре ще скоча от терасата", "suicidal_ideation"),
+    ("няма смисъл да живея", "suicidal_ideation"),
+    ("iskam da umra", "suicidal_ideation"),
+    ("shte se samoubiya", "suicidal_ideation"),
+    ("режа се", "self_harm"),
+    ("нарязах се снощи", "self_harm"),
+    ("ще си направя нещо", "self_harm"),
+    ("наранявам се нарочно", "self_harm"),
+    ("изпих всички хапчета", "overdose"),
+    ("глътнах цяла кутия приспивателни", "overdose"),
+    ("мисля, че е свръхдоза", "overdose"),
+    ("имам болка в гърдите и ми изтръпна ръката", "chest_pain"),
+    ("баща ми има болки в гърдите и студена пот", "chest_pain"),
+    ("детето не може да диша", "not_breathing"),
+    ("баща ми не диша", "not_breathing"),
+    ("бебето посиня", "not_breathing"),
+    ("майка ми посиня", "not_breathing"),
+    ("мисля, че майка ми получава инсулт", "stroke"),
+    ("лицето ѝ увисна", "stroke"),
+    ("дядо говори завалено изведнъж", "stroke"),
+    ("анафилактичен шок след ужилване", "anaphylaxis"),
+    ("подува се гърлото ми", "anaphylaxis"),
+    ("синът ми има гърч", "seizure"),
+    ("гърчи се на пода", "seizure"),
+    ("има епилептичен припадък", "seizure"),
+    ("баща ми е в безсъзнание", "unconscious"),
+    ("не реагира, когато го викам", "unconscious"),
+    ("мама не се събужда", "unconscious"),
+    ("кърви много от главата", "severe_bleeding"),
+    ("не спира да кърви", "severe_bleeding"),
+    ("силно кървене след раждането", "severe_bleeding"),
+]
+ALL_CRISIS = CRISIS + OVERDOSE_TAKEN_OR_THIRD_PERSON + EMERGENCY_TOLD_BY_SOMEONE_ELSE + IDIOMS + SLANG_AND_GOODBYES + BULGARIAN
+
+# Routine questions that share words with a crisis; each once fired or nearly did.
+NOT_CRISIS += [
+    "do you have a stroke unit?",
+    "ist die Schlaganfall-Station am Wochenende offen?",
+    "¿tienen unidad de ictus?",
+    "имате ли отделение за инсулт?",
+    "I cut my finger cooking",
+    "my dad had a heart check-up last year",
+    "I need to book a seizure medication review",
+    "necesito receta del medicamento para las convulsiones",
+    "thanks for fitting me in",
+    "can i jump the queue",
+    "ich springe kurz rein für den termin",
+    "режа си косата",
+    "killing time before my appointment",
+    "this traffic is killing me",
+    "should i take all my pills before the blood test?",
+    "I took the bus and all the staff were nice, can i get my pills refilled?",
+    "he took 10 mg of melatonin, is that ok?",
+    "взех 2 хапчета аналгин",
+    "the clinic is about 5 kms from my house",
+    "which bus do i catch to get to the clinic?",
+    "I won't be here tomorrow, can I move my appointment?",
+    "dr smith won't be here tomorrow?",
+    "I wrote a note for the school, can the doctor sign it?",
+    "I've made a plan for my diet, can we discuss it?",
+    "the app is not responding",
+    "your website isn't responding",
+    "the doctor won't respond to my emails",
+    "die App reagiert nicht mehr",
+    "сайтът не реагира",
+    "ich mache für heute Schluss, danke",
+    "ich mache Schluss mit meinem Freund",
+    "do you take lots of blood for the test?",
+    "¿sacan mucha sangre en el análisis?",
+    "voy a hacerme algo de comer antes de la cita",
+    "ще си направя нещо за ядене преди часа",
+    "коляното ми посиня след удара",
+    "трябва ми рецепта за хапчетата",
+]
+
+
+@pytest.mark.parametrize("text,category", ALL_CRISIS)
 def test_red_flag_is_found(text, category):
     found = {flag.category for flag in redflags.scan(text)}
     assert category in found, f"{category} not found in {found}"
@@ -100,6 +265,19 @@ def test_every_category_is_covered_by_the_table():
     assert {category for _, category in CRISIS} == set(redflags.CATEGORY_INTENT)
 
 
+def test_every_category_is_covered_in_bulgarian():
+    assert {category for _, category in BULGARIAN} == set(redflags.CATEGORY_INTENT)
+
+
+def test_patterns_are_written_in_folded_form():
+    """fold() turns "й" into "и" and drops accents and capitals: a pattern with
+    one of them could never match."""
+    matchers = [matcher for _, matcher in redflags._SIMPLE] + [redflags._CHEST_PAIN, redflags._RADIATION]
+    for pattern in (p.pattern for matcher in matchers for p in matcher.every):
+        unfoldable = {ch for ch in pattern if ch.isalpha() and not ("a" <= ch <= "z" or "а" <= ch <= "я") or ch == "й"}
+        assert not unfoldable, (unfoldable, pattern)
+
+
 def test_self_harm_outranks_an_emergency():
     flags = redflags.scan("I took an overdose and now I can't breathe")
     assert redflags.crisis_intent(flags) == "crisis_self_harm"
@@ -112,3 +290,24 @@ def test_crisis_at_the_end_of_a_very_long_message_is_found():
     assert [f.category for f in redflags.scan(filler + " I want to end my life")] == ["suicidal_ideation"]
     assert redflags.scan(filler) == []
 
+
+
+@pytest.mark.parametrize("filler", [
+    "I have been having a hard time with work and my family and everything. ",
+    "i took all of my ",  # once 1.6 s: nested .* gaps retried from every "took"
+    "chest pain and my arm ",
+    "alle zu viele tabletten ",
+    "he is not and she wont ",
+    "искам да не ще се ",
+])
+def test_scanning_a_long_message_stays_fast(filler):
+    text = (filler * 2000)[:20_000]
+    best = min(_cpu_seconds(redflags.scan, text) for _ in range(3))
+    assert best < 0.05, f"{best * 1000:.0f} ms"
+
+
+def _cpu_seconds(function, argument):
+    # CPU time of this process, so that other processes on a busy machine do not count.
+    start = time.process_time()
+    function(argument)
+    return time.process_time() - start

@@ -4,7 +4,7 @@ It runs after the model and can only raise a decision to ``crisis``; it never
 lowers one. Patterns match the folded form from ``triage.text`` (lowercase, no
 accents, ß -> ss, apostrophes dropped, punctuation -> spaces; Cyrillic kept with
 "й"/"ѝ" folded to "и"), so they are written without accents, and Bulgarian with
-"и" for "й" ("самоубииство"). A red flag that over-fires costs an urgent
+"и" for "й" ("самоубииство", "тои"). A red flag that over-fires costs an urgent
 handoff; one that misses can cost a life, so patterns err on the broad side,
 except where they would fire on a routine logistics question ("do you have a
 stroke unit?", "thanks for fitting me in"): those are narrowed.
@@ -149,7 +149,7 @@ _SUICIDAL = {
         r"\b(ще|да) се (убия|убие|обеся|обеси|застрелям|застреля|удавя|удави)\b(?! от (смях|работа|скука))",
         r"\b(искам|иска|искаме|искаше)( \w+){0,2} да (умра|умре|съм мъртъв|съм мъртва|е мъртъв|е мъртва|изчезна завинаги)\b(?! от (смях|скука|глад|студ|жега|срам))",
         r"\bне (искам|иска|искаше)( \w+){0,2} да (живея|живее|съм жив|съм жива|съществувам|се събуждам|се събудя)\b",
-        r"\b(сложа|сложи|сложим|слагам) край (на|с) (живота си|живота ми|живота|всичко|себе си)\b",
+        r"\b(сложа|сложи|сложим|слагам) краи (на|с) (живота си|живота ми|живота|всичко|себе си)\b",
         r"\bняма (никакъв )?смисъл (да живея|да живее|от живота|в живота|да продължавам|да продължа)\b",
         r"\bживот(ът|а)? (ми|му|и) (вече )?(няма|е без) смисъл\b",
         r"\bпо добре (да съм|да бях|би било да съм) (мъртъв|мъртва|умрял|умряла)\b",
@@ -191,7 +191,7 @@ _SELF_HARM = {
     ],
     "bg": [
         # "режа си косата" (a haircut) does not match: only "се" or arms and wrists.
-        r"\bрежа се\b", r"\bсе режа\b", r"\b(тя|той|пак|отново|нарочно) се реже\b",
+        r"\bрежа се\b", r"\bсе режа\b", r"\b(тя|тои|пак|отново|нарочно) се реже\b",
         r"\bрежа (си )?(ръцете|ръката|китките|китката|краката|бедрата|вените)\b",
         r"\b(нарязах|наряза|нарязала|нарязал) (се|си (ръцете|ръката|китките|вените|краката))\b",
         r"\b(прерязах|преряза|прерязала|прерязал) (си )?(вените|китките)\b",
@@ -227,7 +227,7 @@ _OVERDOSE = {
     ],
     "bg": [
         r"\bсвръхдоз", r"\bпредозира",
-        rf"\b(изпих|изпи|изпила|изпил|глътнах|глътна|гълтнах|погълнах|погълна|взех|взе)( \w+){{0,2}} (всички|всичките|цяла|цялата|целия|целият|цялото|много|куп|шепа|{_COUNT}|десет|двадесет|двайсет|тридесет|трийсет)( \w+){{0,2}} {_MEDS_BG}",
+        rf"\b(изпих|изпи|изпила|изпил|глътнах|глътна|гълтнах|погълнах|погълна|взех|взе)( \w+){{0,2}} (всички|всичките|цяла|цялата|целия|целият|цялото|много|куп|шепа|{_COUNT}|десет|двадесет|дваисет|тридесет|триисет)( \w+){{0,2}} {_MEDS_BG}",
     ],
 }
 _CHEST = {
@@ -251,8 +251,8 @@ _CHEST = {
 }
 _RADIATING = {
     "en": [
-        r"\b(arm|arms|jaw|shoulder|left side|neck)( \w+){0,4} (numb|numbness|tingl\w*|pain|hurts|aching|heavy|weak)\b",
-        r"\b(numb|numbness|tingl\w*|pain|hurts|aching)( \w+){0,4} (arm|arms|jaw|shoulder)\b",
+        r"\b(arm|arms|jaw|shoulder|left side|neck)( \w+){0,4} (numb|numbness|tingl\w*|pain|hurts|aches|aching|heavy|weak)\b",
+        r"\b(numb|numbness|tingl\w*|pain|hurts|aches|aching)( \w+){0,4} (arm|arms|jaw|shoulder)\b",
         r"\b(sweating|sweaty|cold sweat|clammy|short of breath|shortness of breath|cant breathe|nauseous|collapsed|grey|gray)\b",
     ],
     "de": [
@@ -290,7 +290,7 @@ _NOT_BREATHING = {
         r"\bне (може|мога|можеше) да (диша|дишам|си поеме въздух|си поема въздух)\b", r"\bне диша\b", r"\bспря да диша\b",
         r"\bзадушава се\b", r"\bсе задушава\b", r"\bзадави се\b",
         # "посиня" is also a bruise ("коляното ми посиня"): only a person, the face or the lips.
-        r"\b(бебе\w*|дете\w*|лице\w*|устни\w*|той|тя|син\w*|дъщер\w*|баща\w*|майка\w*|мама|татко|мъж\w*|съпруг\w*|жена\w*|брат\w*|сестра\w*|баба|дядо)( \w+){0,2} посин(я|яха|ява|яват|ял|яла|яло)\b",
+        r"\b(бебе\w*|дете\w*|лице\w*|устни\w*|тои|тя|син\w*|дъщер\w*|баща\w*|маика\w*|мама|татко|мъж\w*|съпруг\w*|жена\w*|брат\w*|сестра\w*|баба|дядо)( \w+){0,2} посин(я|яха|ява|яват|ял|яла|яло)\b",
         r"\bпосин(я|яха)( \w+)? (лицето|устните)\b", r"\b(сини|посинели) устни\b",
     ],
 }
@@ -362,7 +362,7 @@ _SEIZURE = {
     "en": [
         # The seizure medication, review or action plan is a routine request.
         r"\b(?<!anti )seiz(ure|ures)\b(?! (medication|medications|meds|medicine|tablets|pills|review|clinic|diary|plan|action plan|free|disorder|nurse|specialist|appointment|prescription|control|history)\b)",
-        r"\bseizing\b", r"\bconvuls", r"\b(having|had|has|is having) a fit\b",
+        r"\bseizing\b", r"\b(having|had|has|is having) a fit\b",
         # "thanks for fitting me in" is booking talk.
         r"\b(hes|shes|is|are|keeps|started|been|still|theyre) fitting\b(?! (me|us|him|her|them|in|into)\b)",
         r"\b(jerking|twitching|convulsing|fitting)( \w+){0,3} (for|over) (\d+|a few|several|two|three|four|five|ten) (minutes|mins|min)\b",
@@ -375,8 +375,9 @@ _SEIZURE = {
         r"\bzuckt( \w+){0,2} (am ganzen korper|unkontrolliert)\b",
     ],
     "es": [
-        # "el medicamento para las convulsiones" is a prescription question.
-        r"\b" + _not_after("para las", "para", "contra las") + r"convuls", r"\bataque epileptico\b", r"\bcrisis epileptica\b",
+        # Also English "convulsing"; "el medicamento para las convulsiones" and an
+        # "anti convulsant" are prescription questions.
+        r"\b" + _not_after("anti", "para las", "para", "contra las") + r"convuls", r"\bataque epileptico\b", r"\bcrisis epileptica\b",
         r"\b(temblando|sacudiendose|con espasmos|espasmos)( \w+){0,4} no (responde|reacciona)\b",
     ],
     "bg": [
