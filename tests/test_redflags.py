@@ -102,6 +102,11 @@ OVERDOSE_TAKEN_OR_THIRD_PERSON = [
     ("ich habe 30 von meinen Antidepressiva genommen", "overdose"),
     ("er hat alle seine Schlaftabletten geschluckt", "overdose"),
     ("mi hermano se tomó todas sus pastillas y no despierta", "overdose"),
+    ("my sister swallowed all of her lithium", "overdose"),
+    ("i downed a whole pack of paracetamol", "overdose"),
+    ("mein Sohn hat eine ganze Packung Schlaftabletten genommen", "overdose"),
+    ("me tomé 20 pastillas de paracetamol", "overdose"),
+    ("my wife took all her sleeping tablets and I can't wake her", "unconscious"),
 ]
 EMERGENCY_TOLD_BY_SOMEONE_ELSE = [
     ("my girlfriend cut her wrists and it won't stop bleeding", "self_harm"),
@@ -127,6 +132,15 @@ EMERGENCY_TOLD_BY_SOMEONE_ELSE = [
     ("my daughter's whole body is shaking and her eyes rolled back", "seizure"),
     ("mi hijo lleva cinco minutos convulsionando", "seizure"),
     ("mi hija está temblando y no responde", "seizure"),
+    ("my dad collapsed clutching his chest", "chest_pain"),
+    ("he says his chest feels tight and his left arm is tingling", "chest_pain"),
+    ("meine Mutter hat Druck auf der Brust und der linke Arm ist taub", "chest_pain"),
+    ("my wife's face looks droopy on one side and her arm is weak", "stroke"),
+    ("mein Mann spricht plötzlich verwaschen", "stroke"),
+    ("mi padre de repente no puede hablar", "stroke"),
+    ("my husband is not responding", "unconscious"),
+    ("mi abuela no reacciona", "unconscious"),
+    ("she's bleeding really badly from her arm", "severe_bleeding"),
 ]
 # Plans and idioms that never say "suicide", "kill" or "die".
 IDIOMS = [
@@ -152,6 +166,11 @@ IDIOMS = [
     ("ojalá no despertar mañana", "suicidal_ideation"),
     ("me quiero ir para siempre", "suicidal_ideation"),
     ("me voy a quitar de en medio", "suicidal_ideation"),
+    ("i'm standing on the ledge", "suicidal_ideation"),
+    ("me tiro del puente", "suicidal_ideation"),
+    ("ich werde mich vom Hochhaus stürzen", "suicidal_ideation"),
+    ("ich will nicht mehr", "suicidal_ideation"),
+    ("ich könnte mir etwas antun", "self_harm"),
 ]
 SLANG_AND_GOODBYES = [
     ("i'm going to unalive myself", "suicidal_ideation"),
@@ -166,6 +185,8 @@ SLANG_AND_GOODBYES = [
     ("i bought a rope", "suicidal_ideation"),
     ("ich habe meinen Abschiedsbrief geschrieben", "suicidal_ideation"),
     ("ya escribí mi carta de despedida", "suicidal_ideation"),
+    ("tonight i'm ending it all", "suicidal_ideation"),
+    ("i have a noose ready", "suicidal_ideation"),
 ]
 BULGARIAN = [
     ("искам да умра", "suicidal_ideation"),
@@ -182,6 +203,14 @@ BULGARIAN = [
     ("нарязах се снощи", "self_harm"),
     ("ще си направя нещо", "self_harm"),
     ("наранявам се нарочно", "self_harm"),
+    ("дъщеря ми се реже", "self_harm"),
+    ("тя си наряза ръцете", "self_harm"),
+    ("синът ми изпи всичките си хапчета", "overdose"),
+    ("тате глътна 30 таблетки", "overdose"),
+    ("болят ме гърдите и ме боли лявата ръка", "chest_pain"),
+    ("мъжът ми има болка в гърдите и се изпоти", "chest_pain"),
+    ("устата му се изкриви", "stroke"),
+    ("гърлото ми се затваря", "anaphylaxis"),
     ("изпих всички хапчета", "overdose"),
     ("глътнах цяла кутия приспивателни", "overdose"),
     ("мисля, че е свръхдоза", "overdose"),
@@ -247,6 +276,12 @@ NOT_CRISIS += [
     "ще си направя нещо за ядене преди часа",
     "коляното ми посиня след удара",
     "трябва ми рецепта за хапчетата",
+    "ich will nicht mehr warten, wann ist mein Termin?",
+    "как се реже този хап?",
+    "I took all of her advice and booked a check-up",
+    "my mom can't wake up early, can we book the afternoon?",
+    "can i take lithium and ibuprofen together?",
+    "i'm standing on the platform, is the clinic close to the station?",
 ]
 
 

@@ -47,9 +47,11 @@ def _not_after(*words: str) -> str:
 
 # Medicine nouns and overdose-sized quantities, shared by the overdose lists.
 _MEDS_EN = (r"(pills|tablets|meds|medication|medications|medicine|medicines|painkillers|sleeping pills|"
-            r"antidepressants|paracetamol|tylenol|ibuprofen|aspirin|insulin|xanax|oxy|opioids)")
-_MEDS_DE = r"(tabletten|pillen|medikamente|schlaftabletten|schmerztabletten|antidepressiva|paracetamol|ibuprofen)"
-_MEDS_ES = r"(pastillas|pildoras|tabletas|medicinas|medicamentos|antidepresivos|paracetamol|ibuprofeno)"
+            r"antidepressants|paracetamol|tylenol|ibuprofen|aspirin|insulin|xanax|oxy|oxycodone|opioids|lithium|diazepam|valium|"
+            r"tramadol|codeine|morphine|benzos|sertraline|citalopram|fluoxetine|prozac|melatonin)")
+_MEDS_DE = (r"(tabletten|pillen|medikamente|schlaftabletten|schmerztabletten|antidepressiva|paracetamol|ibuprofen|"
+            r"lithium|diazepam|tramadol|insulin)")
+_MEDS_ES = r"(pastillas|pildoras|tabletas|medicinas|medicamentos|antidepresivos|paracetamol|ibuprofeno|litio|diazepam|tramadol)"
 _MEDS_BG = (r"(хапчета|хапчетата|таблетки|таблетките|лекарства|лекарствата|приспивателни|приспивателните|"
             r"антидепресанти|антидепресантите|парацетамол|аналгин|кутия|кутията|опаковка|опаковката|шишенце|шишето|блистер)")
 # "5 mg", "10 ml" is a dose, not a count of pills.
@@ -81,6 +83,7 @@ _SUICIDAL = {
         # Jumping, said as a plan or from the place itself.
         r"\b(jump|jumping|throw myself|throwing myself) (off|from|in front of) (\w+ ){0,2}(bridge|roof|rooftop|building|balcony|cliff|tower|train|bus|truck|lorry|window|car park|parking garage)\b",
         r"\b(im|i am) (standing |sitting )?(on|at) (the|a|top of the) (bridge|roof|rooftop|ledge|edge|cliff|balcony|tracks)( \w+){0,6} (jump|jumping)\b",
+        r"\b(im|i am) (standing |sitting )?on (the|a) (ledge|edge of (the|a) (roof|bridge|building|cliff))\b",
         r"\b(step|stepping|walk|walking|lie|lying) (myself )?in front of (a|the) (train|bus|truck|lorry)\b",
         # Online slang that avoids the filtered words.
         r"\bunalive\w*", r"\bsewer ?s(l|w)?ide\b", r"\bsuey ?side\b",
@@ -111,6 +114,8 @@ _SUICIDAL = {
         r"\b(will|kann|mochte)( \w+){0,2} nicht mehr (leben|weiterleben|aufwachen)\b", r"\b(will|kann|mochte) nicht mehr da sein\b",
         r"\b(will|mochte|wurde|wunschte|hoffe)( \w+){0,3} (nicht mehr|nie mehr|nie wieder) aufwachen\b",
         r"\bwache (morgen )?(nicht mehr|nie wieder|nie mehr) auf\b",
+        # "ich will nicht mehr" as the whole thought (end of the message), not "... nicht mehr warten".
+        r"\bich will (einfach |echt |wirklich )?nicht mehr $",
         r"\b(mein leben|allem|alles) (ein ende setzen|beenden)\b", r"\bmein leben beenden\b",
         r"\bkeinen sinn mehr (zu leben|im leben)\b",
         r"\bsehe (einfach |gar )?keinen sinn mehr\b", r"\b(das|mein) leben (hat|macht) (einfach )?keinen sinn( mehr)?\b",
@@ -140,7 +145,7 @@ _SUICIDAL = {
         r"\b(me (voy a|quiero|pienso) quitar|quitarme) de en medio\b",
         r"\b(voy a|estoy a punto de|quiero|pienso) hacer (una locura|una tonteria|algo (malo|grave|terrible|estupido|irreversible))\b",
         # Jumping, said as a plan or from the place itself ("tirarse a la piscina" is an idiom: no pool here).
-        r"\b(me (voy a |quiero |pienso )?(tirar|tiro|lanzar|lanzo|arrojar|arrojo)|tirarme|lanzarme|arrojarme|(voy a|quiero) saltar)( \w+){0,2} (de|por|desde|a|al|bajo) (un |una |el |la |lo |los |las )?(puente|edificio|ventana|balcon|azotea|terraza|tejado|techo|acantilado|vias|tren|metro|precipicio|vacio)\b",
+        r"\b(me (voy a |quiero |pienso )?(tirar|tiro|lanzar|lanzo|arrojar|arrojo)|tirarme|lanzarme|arrojarme|(voy a|quiero) saltar)( \w+){0,2} (de|del|por|desde|a|al|bajo) (un |una |el |la |lo |los |las )?(puente|edificio|ventana|balcon|azotea|terraza|tejado|techo|acantilado|vias|tren|metro|precipicio|vacio)\b",
         r"\b(estoy|me encuentro) (subid[oa] |parad[oa] )?(en|a) (la|el|una|un|lo alto de) (azotea|puente|tejado|techo|cornisa|borde|balcon|terraza|acantilado|vias)( \w+){0,5} (saltar|tirarme|lanzarme|tirar|tiro|salto)\b",
         r"\besta es mi despedida\b", r"\bcarta de despedida\b",
     ],
@@ -191,10 +196,11 @@ _SELF_HARM = {
     ],
     "bg": [
         # "режа си косата" (a haircut) does not match: only "се" or arms and wrists.
-        r"\bрежа се\b", r"\bсе режа\b", r"\b(тя|тои|пак|отново|нарочно) се реже\b",
+        r"\bрежа се\b", r"\bсе режа\b", r"\b" + _not_after("как", "лесно", "не") + r"се реже\b(?! (лесно|трудно|на|с|със|по)\b)",
         r"\bрежа (си )?(ръцете|ръката|китките|китката|краката|бедрата|вените)\b",
         r"\b(нарязах|наряза|нарязала|нарязал) (се|си (ръцете|ръката|китките|вените|краката))\b",
         r"\b(прерязах|преряза|прерязала|прерязал) (си )?(вените|китките)\b",
+        r"\bси (нарязах|наряза|нарязала|нарязал|прерязах|преряза|прерязала|прерязал|режа|реже) (ръцете|ръката|китките|вените|краката|бедрата)\b",
         r"\bнаранявам се\b", r"\bсе наранявам\b", r"\bсамонаранява", r"\b(ще|искам да) се нараня\b",
         r"\bнарочно (се )?(нараних|порязах|нарязах|изгорих|нарани|поряза)\b", r"\b(нараних|порязах) се нарочно\b",
         # "ще си направя нещо за ядене" is a meal.
@@ -245,7 +251,7 @@ _CHEST = {
     ],
     "bg": [
         r"\b(болка|болки|болеж|стягане|тежест|натиск|притискане) в (гърдите|гръдния кош)\b",
-        r"\bболи (ме |го |я )?(в )?гърдите\b", r"\bгърдите (ме |го |я )?(болят|стягат|притискат)\b",
+        r"\bболи (ме |го |я )?(в )?гърдите\b", r"\bгърдите (ме |го |я )?(болят|стягат|притискат)\b", r"\b(болят|стягат) (ме |го |я )?гърдите\b",
         r"\b(хвана|държи|хваща) се за гърдите\b",
     ],
 }
@@ -266,7 +272,7 @@ _RADIATING = {
     ],
     "bg": [
         r"\bизтръп\w*", r"\b(ръката|ръцете|ръка|челюстта|рамото)( \w+){0,2} (боли|тежи|изтръпна\w*)\b",
-        r"\bболи (го |я |ме )?(и )?(ръката|челюстта|рамото)\b",
+        r"\bболи (го |я |ме )?(и )?(лявата |дясната )?(ръката|ръка|челюстта|рамото)\b",
         r"\bстудена пот\b", r"\bизпоти\w*", r"\bпоти се\b", r"\bзадъхва\w*", r"\bне може да диша\b", r"\bнедостиг на въздух\b",
     ],
 }
@@ -298,7 +304,7 @@ _STROKE = {
     "en": [
         r"\b(having|had|has|is having|think (im|shes|hes|its) having) a stroke\b",
         r"\bstroke (symptoms|signs)\b", r"\bsigns of (a )?stroke\b",
-        r"\bface (is )?(drooping|droopy|dropping|numb|crooked)\b", r"\bdrooping (face|mouth|smile)\b",
+        r"\bface (is |looks |seems |went |has gone )?(drooping|droopy|dropping|numb|crooked)\b", r"\bdrooping (face|mouth|smile)\b",
         r"\bslurr(ed|ing)( (his|her|my|their) )?( speech| words)?\b", r"\bspeech (is )?slurred\b",
         r"\bone side (of (my|his|her|the) (body|face) )?(is )?(numb|weak|paralyzed|paralysed|dropping|drooping)\b",
         r"\bsudden (numbness|weakness|confusion)\b",
@@ -391,7 +397,10 @@ _PEOPLE_EN = (r"(he|she|hes|shes|baby|child|kid|son|daughter|dad|mum|mom|father|
               r"sister|grandma|grandpa|grandmother|grandfather|friend|boyfriend|girlfriend|and)")
 _UNCONSCIOUS = {
     "en": [
-        r"\bunconscious\b", r"\bunresponsive\b", r"\b(wont|will not|cant|not) wak(e|ing) (him|her|them)? ?up\b",
+        r"\bunconscious\b", r"\bunresponsive\b",
+        # "can't wake up early" is about the appointment time.
+        r"\b(wont|will not|cant|not) wak(e|ing) (him|her|them)? ?up\b(?! (early|earlier|in time|on time|before|at|for|so early|that early)\b)",
+        r"\b(cant|cannot|can not|couldnt) wake (him|her|them)\b",
         r"\bpassed out and\b",
         rf"\b{_PEOPLE_EN}( is| isnt| wont| will not| doesnt| does not| not| still| just| stopped){{1,3}} respond(ing)?\b(?! to (my|our|your|the|any|emails?|messages?|texts?|calls?)\b)",
     ],
