@@ -283,3 +283,17 @@ def test_cli_verify_checkpoints_an_intact_log_and_exits_non_zero_on_a_cut(log, c
     out = io.StringIO()
     assert cli.audit_command(argparse.Namespace(action="verify"), out) == 3
     assert "entry 5 is missing: the log was cut short after the last checkpoint" in out.getvalue()
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"case_id": None, "channel": None, "confidence": None, "payload": None},
+    {"actor": "staff:zoë \"q\" \\ \u2028", "outcome": "ok\n\ttab", "confidence": 0.1 + 0.2},
+    {"confidence": 1e-05, "seq": 2 ** 40}, {"confidence": 1}, {"confidence": float("nan")}, {"seq": True},
+])
+def test_canonical_form_is_the_json_one(changes):
+    from triage.audit import canonical, canonical_json
+
+    row = {"seq": 7, "ts": "2026-12-04T15:50:14.123456+00:00", "event": "escalated", "actor": "system",
+           "case_id": "c-1", "channel": "rest", "confidence": 0.9, "outcome": "ok",
+           "payload": "v1.k1.wrapped.nonce.ciphertext", **changes}
+    assert canonical(row) == canonical_json(row)

@@ -36,6 +36,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -81,13 +82,34 @@ def _payload_digest(token: Optional[str]) -> str:
     return hashlib.sha256(".".join(parts[3:]).encode("ascii")).hexdigest()
 
 
-def canonical(row: Dict[str, Any]) -> str:
+def canonical_json(row: Dict[str, Any]) -> str:
+    """The definition of an entry's canonical form."""
     fields = {
         "seq": row["seq"], "ts": row["ts"], "event": row["event"], "actor": row["actor"],
         "case_id": row["case_id"], "channel": row["channel"], "confidence": row["confidence"],
         "outcome": row["outcome"], "payload": _payload_digest(row["payload"]),
     }
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+_string = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str, ensure_ascii
+
+
+def canonical(row: Dict[str, Any]) -> str:
+    """canonical_json, written out for the types entries have (equal by test): the generic
+    encoder was three quarters of verify's time, which must stay under 1 s for 100,000 entries."""
+    seq, confidence, case_id, channel = row["seq"], row["confidence"], row["case_id"], row["channel"]
+    if type(seq) is not int or not (confidence is None or (type(confidence) is float and math.isfinite(confidence))):
+        return canonical_json(row)
+    try:
+        return ('{"actor":%s,"case_id":%s,"channel":%s,"confidence":%s,"event":%s,"outcome":%s,"payload":"%s",'
+                '"seq":%d,"ts":%s}' % (
+                    _string(row["actor"]), "null" if case_id is None else _string(case_id),
+                    "null" if channel is None else _string(channel),
+                    "null" if confidence is None else repr(confidence), _string(row["event"]),
+                    _string(row["outcome"]), _payload_digest(row["payload"]), seq, _string(row["ts"])))
+    except TypeError:  # a field of another type: the generic encoder knows what to do
+        return canonical_json(row)
 
 
 def chain_hash(row: Dict[str, Any], prev_hash: str) -> str:
@@ -220,15 +242,14 @@ class AuditLog:
                  checkpoint_every: int = CHECKPOINT_EVERY) -> None:
         self.keys = keys
         self.engine = engine or db.engine()
-        self._mac = hmac.new(keys.derived_key("audit-mac"), digestmod=hashlib.sha256)
+        self._mac_key = keys.derived_key("audit-mac")
         path = checkpoints or Path(os.environ.get(ENV_CHECKPOINTS) or DEFAULT_CHECKPOINTS)
         self.checkpoints = CheckpointFile(Path(path), keys.derived_key("audit-checkpoint"))
         self.checkpoint_every = checkpoint_every
 
     def entry_mac(self, row: Dict[str, Any], prev_hash: str) -> str:
-        mac = self._mac.copy()
-        mac.update((canonical(row) + prev_hash).encode("utf-8"))
-        return MAC_PREFIX + base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+        mac = hmac.digest(self._mac_key, (canonical(row) + prev_hash).encode("utf-8"), "sha256")
+        return MAC_PREFIX + base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
     def append(self, event: str, *, actor: str = SYSTEM, case_id: Optional[str] = None,
                channel: Optional[str] = None, intent: Optional[str] = None,
