@@ -297,3 +297,17 @@ def test_canonical_form_is_the_json_one(changes):
            "case_id": "c-1", "channel": "rest", "confidence": 0.9, "outcome": "ok",
            "payload": "v1.k1.wrapped.nonce.ciphertext", **changes}
     assert canonical(row) == canonical_json(row)
+
+
+def test_the_chain_needs_the_key_store_that_wrote_it(log, tmp_path):
+    fill(log)
+    stranger = KeyStore.create_file(tmp_path / "stranger" / "master.json")
+    result = AuditLog(stranger, log.engine, checkpoints=tmp_path / "stranger.jsonl").verify()
+    assert not result.ok and result.first_bad_seq == 1 and "MAC" in result.reason, str(result)
+
+
+def test_unreadable_or_garbled_checkpoint_lines_anchor_nothing(log, checkpoints):
+    fill(log)
+    checkpoints.write_text('not json\n{"log": ["x"], "seq": 1}\n\xff\n')
+    result = log.verify()
+    assert result.ok and "no checkpoint of this log" in str(result), str(result)

@@ -41,7 +41,7 @@ import os
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -141,6 +141,7 @@ class Checkpoint:
 class Anchors:
     """What the checkpoint file says, as far as this key store signed it."""
     exists: bool
+    unreadable: str = ""  # why an existing file could not be read
     latest: Dict[str, Checkpoint] = field(default_factory=dict)  # by log id
     forged: Dict[str, List[int]] = field(default_factory=dict)  # log id -> line numbers with a wrong signature
 
@@ -175,22 +176,35 @@ class CheckpointFile:
             finally:
                 os.close(directory)
 
+    @staticmethod
+    def _parse(line: str) -> Optional[Tuple[Checkpoint, str]]:
+        try:
+            data = json.loads(line)
+            signature = data.pop("signature")
+            checkpoint = Checkpoint(**data)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        types = (str, int, str, int, str, str)
+        values = (checkpoint.log, checkpoint.seq, checkpoint.head_mac, checkpoint.mac_from, checkpoint.time, signature)
+        if not all(type(value) is kind for value, kind in zip(values, types)):
+            return None
+        return checkpoint, signature
+
     def read(self) -> Anchors:
         try:
-            handle = open(self.path, encoding="utf-8")
+            handle = open(self.path, encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return Anchors(exists=False)
+        except OSError as exc:
+            return Anchors(exists=False, unreadable=exc.strerror or str(exc))
         anchors = Anchors(exists=True)
         with handle:
             for number, line in enumerate(handle, 1):
-                try:
-                    data = json.loads(line)
-                    signature = str(data.pop("signature"))
-                    checkpoint = Checkpoint(**data)
-                except (ValueError, TypeError, KeyError, AttributeError):
+                parsed = self._parse(line)
+                if parsed is None:
                     continue  # not a checkpoint (a torn line): anchors nothing
-                if not hmac.compare_digest(signature.encode("ascii", "replace"),
-                                           self._signature(checkpoint).encode("ascii")):
+                checkpoint, signature = parsed
+                if not hmac.compare_digest(signature.encode("utf-8"), self._signature(checkpoint).encode("ascii")):
                     anchors.forged.setdefault(checkpoint.log, []).append(number)
                     continue
                 known = anchors.latest.get(checkpoint.log)
@@ -369,15 +383,14 @@ class AuditLog:
         def broken(seq: int, reason: str) -> None:
             result.ok, result.first_bad_seq, result.reason = False, seq, reason
 
-        ours = anchors.latest
         if head and anchors.forged.get(head["log_id"]):
             lines = ", ".join(map(str, anchors.forged[head["log_id"]]))
             return broken(walk.last_seq, f"checkpoint file line(s) {lines} name this log with a wrong signature (forged)")
         if head is None:
             if walk.macd:
                 return broken(walk.last_seq, "the sequence counter (audit_head) is missing: it was deleted")
-            if walk.entries == 0 and ours:
-                log, latest = max(ours.items(), key=lambda item: item[1].seq)
+            if walk.entries == 0 and anchors.latest:
+                log, latest = max(anchors.latest.items(), key=lambda item: item[1].seq)
                 return broken(1, _missing(1, latest.seq, 0, f" (this key store's checkpoint of log {log} is at "
                                                              f"seq={latest.seq}; or {self.checkpoints.path} belongs "
                                                              "to another database)"))
@@ -388,23 +401,27 @@ class AuditLog:
         if head["last_seq"] > walk.last_seq:
             return broken(walk.last_seq + 1, _missing(walk.last_seq + 1, head["last_seq"], walk.entries,
                                                       f" (the sequence counter is at seq={head['last_seq']})"))
-        if head["last_seq"] < walk.last_seq or head["last_hash"] != walk.last_hash:
-            return broken(head["last_seq"] + 1 if head["last_seq"] < walk.last_seq else walk.last_seq,
-                          "the last entries do not match the sequence counter (written around the log)")
+        if head["last_seq"] < walk.last_seq:
+            return broken(head["last_seq"] + 1, f"entries after seq={head['last_seq']}, where the sequence counter "
+                                                "is, were not written through the log")
+        if head["last_hash"] != walk.last_hash:
+            return broken(walk.last_seq, "the last entry is not the one the sequence counter recorded (replaced)")
         if anchor:
             if anchor.seq > walk.last_seq:
                 return broken(walk.last_seq + 1, _missing(walk.last_seq + 1, anchor.seq, walk.entries,
                                                           " after the last checkpoint"))
             if walk.hash_at_anchor != anchor.head_mac:
-                return broken(anchor.seq, "entry does not match the signed checkpoint of its MAC: rewritten, "
-                                          "with the hashes recomputed (MAC mismatch)")
+                return broken(anchor.seq, "the entry's MAC is not the one its signed checkpoint recorded: "
+                                          "rewritten, with the hashes recomputed (MAC mismatch)")
             result.checkpoint_seq = anchor.seq
         elif walk.entries:
             if not anchors.exists:
-                result.warnings.append(f"no checkpoint file at {self.checkpoints.path}: nothing outside the "
-                                       "database anchors the log, so a cut or rewritten log would go unseen")
+                problem = f"cannot read {self.checkpoints.path} ({anchors.unreadable})" if anchors.unreadable \
+                    else f"no checkpoint file at {self.checkpoints.path}"
+                result.warnings.append(f"{problem}: nothing outside the database anchors the log, "
+                                       "so a cut or rewritten log would go unseen")
             else:
-                others = [log for log in ours if log != head["log_id"]]
+                others = [log for log in anchors.latest if log != head["log_id"]]
                 result.warnings.append(f"no checkpoint of this log in {self.checkpoints.path} yet"
                                        + (f"; it anchors other log(s) of this key store ({', '.join(others)}): "
                                           "if this database should hold one of them, the log was replaced"
