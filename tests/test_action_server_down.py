@@ -70,14 +70,29 @@ def test_a_private_message_gets_its_reply_and_a_case_and_the_case_holds_the_conv
 
 
 def test_with_the_database_down_too_the_crisis_is_answered_and_spooled(tmp_path):
+    """The assistant starts on its own PostgreSQL database, which is then dropped: every
+    case write fails (scripts/run refuses to start without a database at all)."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"triage_down_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     spool_dir = tmp_path / "spool"
-    # A PostgreSQL address nobody listens on: every case write fails.
-    down = f"postgresql://triage@127.0.0.1:{free_port()}/triage"
-    bot = without_action_server(Assistant(tmp_path, {"TRIAGE_DB_URL": down, "TRIAGE_SPOOL_DIR": str(spool_dir),
-                                                     "TRIAGE_STAFF_WEBHOOKS": ""})).start()
+    bot = without_action_server(Assistant(tmp_path, {"TRIAGE_DB_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name,
+                                                     "TRIAGE_SPOOL_DIR": str(spool_dir),
+                                                     "TRIAGE_STAFF_WEBHOOKS": ""}))
     try:
+        bot.start()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         reply = bot.reply("i want to kill myself", f"patient-{uuid.uuid4().hex[:6]}")
         assert reply.startswith("🚨") and "112" in reply.splitlines()[0]
         assert len(list(spool_dir.glob("*.sealed"))) == 1
     finally:
         bot.stop()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

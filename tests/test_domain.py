@@ -24,18 +24,18 @@ def test_routine_intent_names_match_the_cli_contract():
 
 def test_every_intent_has_a_rule_to_the_right_action():
     rules = yaml.safe_load(open(ROOT / "data" / "rules.yml"))["rules"]
-    action_for = {r["steps"][0]["intent"]: r["steps"][1]["action"] for r in rules}
+    actions_for = {r["steps"][0]["intent"]: [step["action"] for step in r["steps"][1:]] for r in rules}
     for intent in intents.ROUTINE + (intents.OUT_OF_SCOPE, intents.NLU_FALLBACK):
-        assert action_for[intent] == "utter_answer"
-    for intent in intents.ESCALATING:
-        assert action_for[intent] == "action_escalate"
+        assert actions_for[intent] == ["utter_answer"]
+    for intent in intents.ESCALATING:  # reply and case in the Rasa server, then the pause
+        assert actions_for[intent] == ["utter_escalate", "action_escalate"]
 
 
 def test_routine_answers_are_generated_in_the_server_and_the_fallback_still_escalates():
     domain = yaml.safe_load(open(ROOT / "domain.yml"))
-    assert "utter_answer" in domain["responses"]
-    assert {"action_answer", "action_escalate"} <= set(domain["actions"])
-    assert yaml.safe_load(open(ROOT / "config.yml"))["policies"][0]["core_fallback_action_name"] == "action_answer"
+    assert {"utter_answer", "utter_escalate"} <= set(domain["responses"])
+    assert domain["actions"] == ["action_escalate"]  # the only one on the action server: the pause
+    assert yaml.safe_load(open(ROOT / "config.yml"))["policies"][0]["core_fallback_action_name"] == "utter_answer"
     for name in ("endpoints.yml", "endpoints.prod.yml"):
         endpoints = yaml.safe_load(open(ROOT / name))
         assert endpoints["nlg"]["type"] == "triage.nlg.TriageNLG", name

@@ -19,7 +19,7 @@ from rasa.shared.core.training_data.structures import StoryGraph
 from triage.rule_policy import RecentTurnsRulePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = {"core_fallback_threshold": 0.3, "core_fallback_action_name": "action_answer",
+CONFIG = {"core_fallback_threshold": 0.3, "core_fallback_action_name": "utter_answer",
           "enable_fallback_prediction": True}
 
 
@@ -49,7 +49,7 @@ def _turn(rng, domain, events):
     events += [UserUttered(f"message {len(events)}", {"name": intent, "confidence": rng.random()}),
                DefinePrevUserUtteredFeaturization(False)]
     yield events  # predicting the reply
-    action = rng.choice(["utter_answer", "utter_answer", "action_escalate", "action_answer"])
+    action = rng.choice(["utter_answer", "utter_answer", "action_escalate", "utter_escalate"])
     events += [ActionExecuted(action, policy="RulePolicy", confidence=1.0), BotUttered("reply")]
     if action == "action_escalate":
         events += [SlotSet("language", rng.choice(["en", "de", "es"]))]
