@@ -154,3 +154,16 @@ def test_triage_classify_cleans_each_line_as_the_channels_do():
     assert [row["decision"] for row in rows] == ["crisis"] * 3
     assert all(row["text"].startswith("I want to kill myself") for row in rows)
     out.getvalue().encode("utf-8")  # printable: no lone surrogate left
+
+
+def test_messenger_and_x_events_carry_the_cleaned_text():
+    """Comments, standby messages and mentions are escalated with the event's text: cleaned at parse."""
+    from tests import channel_payloads as p
+    from triage.channels import messenger, x_events
+
+    hidden = variants("I want to kill myself")
+    assert x_events.parse(p.x_mention("9", hidden["rlo"]), p.X_USER)[0].text == "@clinic I want to kill myself"
+    assert x_events.parse(p.x_dm("9", hidden["surrogate"]), p.X_USER)[0].text == "I want to kill myself\ufffd"
+    events = messenger.parse(p.fb_batch(p.fb_text("1", hidden["surrogate"]),
+                                        changes=[p.fb_comment("2", hidden["rlo_pdf"])]))
+    assert [e.text for e in events] == ["I want to kill myself\ufffd", "I want to kill myself"]

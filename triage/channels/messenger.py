@@ -44,6 +44,7 @@ from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, i
                                      post_with_retry, process_events, reject, send_async, setting, signed_json,
                                      webhook_token)
 from triage.replies import Replies, reply_for
+from triage.text import clean
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ def parse(payload: Dict[str, Any]) -> List[MessengerEvent]:
                 events.append(_change(change, page_id))
             except (KeyError, TypeError, AttributeError):
                 logger.warning("messenger: skipped a malformed feed change")
+    for event in events:  # at the edge: comments and standby messages are escalated with this text too
+        event.text = clean(event.text)
     return events
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from triage.text import clean
+
 
 class PayloadError(ValueError):
     pass
@@ -36,6 +38,8 @@ def parse(payload: Dict[str, Any], own_user_id: Optional[str]) -> List[XEvent]:
         events.append(_direct_message(raw, for_user))
     for raw in payload.get("tweet_create_events") or []:
         events.append(_tweet(raw, for_user))
+    for event in events:  # at the edge: a mention is escalated with this text too
+        event.text = clean(event.text)
     return events
 
 
