@@ -71,7 +71,7 @@ _TERMS: Dict[str, List[str]] = {
     ],
     "diagnosis_result": [
         r"diagnos\w*", r"cancer\w*", r"tumou?r\w*", r"diabet\w*", r"asthma\w*", r"copd", r"hiv", r"aids", r"hepatitis",
-        r"std\w*", r"sti\w*", r"chlamydia", r"gonorrh\w*", r"syphilis", r"herpes", r"hpv", r"epilep\w*", r"arthritis",
+        r"stds?", r"stis?", r"chlamydia", r"gonorrh\w*", r"syphilis", r"herpes", r"hpv", r"epilep\w*", r"arthritis",
         r"dementia", r"alzheimer\w*", r"parkinson\w*", r"multiple sclerosis", r"crohn\w*", r"colitis", r"ibs",
         r"celiac", r"coeliac", r"thyroid", r"hypertension", r"heart (disease|condition|failure|problem\w*)",
         r"cholesterol", r"anemi\w*", r"anaemi\w*", r"leuka?emia", r"lymphoma", r"melanoma", r"biops\w*",
