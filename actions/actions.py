@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from triage import handoff
 from triage.decision import of_parse_data
 from triage.language import SUPPORTED
 
@@ -22,7 +23,9 @@ def _language(triage: Dict[str, Any]) -> List[Dict[str, Any]]:
 class ActionEscalate(Action):
     """Runs after utter_escalate, which already gave the private or crisis reply and opened
     the staff case (triage.nlg -> handoff.escalation): pauses the conversation and records
-    its language. It opens no case, so the escalation is never recorded twice. If this
+    its language. It opens no case after utter_escalate, so the escalation is never
+    recorded twice (only under a model trained before utter_escalate, which routes
+    escalations straight here, does it give the reply and open the case). If this
     action fails (action server down), the reply and the case still exist, and our
     channels hold the conversation by its case (triage/channels/base.py `deliver`)."""
 
@@ -30,5 +33,22 @@ class ActionEscalate(Action):
         return "action_escalate"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        triage = of_parse_data(tracker.latest_message)
+        if not _answered_in_server(tracker):
+            # A model trained before utter_escalate existed routes straight here: the
+            # reply and the case must still come, once.
+            reply, _ = handoff.escalation(tracker.sender_id, tracker.get_latest_input_channel() or "unknown", triage,
+                                          (tracker.latest_message or {}).get("text") or "")
+            dispatcher.utter_message(text=reply)
         # Paused either way: a sensitive conversation must not fall back to automatic answers.
-        return _language(of_parse_data(tracker.latest_message)) + [ConversationPaused()]
+        return _language(triage) + [ConversationPaused()]
+
+
+def _answered_in_server(tracker: Tracker) -> bool:
+    """Whether utter_escalate ran in this turn (since the patient's latest message)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == "utter_escalate":
+            return True
+    return False

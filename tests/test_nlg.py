@@ -139,9 +139,28 @@ def test_action_escalate_only_pauses_and_opens_no_case(svc):
 
     from actions.actions import ActionEscalate
 
-    tracker = Tracker("patient-9", {}, {"text": "i want to die", "triage": {"decision": "crisis", "language": "de"}},
-                      [], False, None, {}, "action_listen")
+    latest = {"text": "i want to die", "triage": {"decision": "crisis", "language": "de"}}
+    turn = [{"event": "user", "text": "i want to die"}, {"event": "action", "name": "utter_escalate"},
+            {"event": "bot", "text": "🚨 ..."}]
+    tracker = Tracker("patient-9", {}, latest, turn, False, None, {}, "utter_escalate")
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionEscalate().run(dispatcher, tracker, {}))
     assert [e["event"] for e in events] == ["slot", "pause"] and events[0]["value"] == "de"
     assert dispatcher.messages == [] and svc.cases.active_case("rest", "patient-9") is None
+
+
+def test_action_escalate_still_answers_for_a_model_trained_before_utter_escalate(svc):
+    """An older model routes the escalation straight to action_escalate: reply and case, once."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.actions import ActionEscalate
+
+    latest = {"text": "i want to die", "triage": {"decision": "crisis", "language": "en"}}
+    earlier = [{"event": "action", "name": "utter_escalate"}, {"event": "user", "text": "i want to die"}]
+    tracker = Tracker("patient-9", {}, latest, earlier, False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionEscalate().run(dispatcher, tracker, {}))
+    assert len(dispatcher.messages) == 1 and dispatcher.messages[0]["text"].startswith("🚨")
+    assert svc.cases.active_case("rest", "patient-9") is None  # no input channel in this tracker
+    assert svc.cases.active_case("unknown", "patient-9")["priority"] == "urgent"
