@@ -56,15 +56,15 @@ _MEDS_BG = (r"(хапчета|хапчетата|таблетки|таблетк
             r"антидепресанти|антидепресантите|парацетамол|аналгин|кутия|кутията|опаковка|опаковката|шишенце|шишето|блистер)")
 # "5 mg", "10 ml" is a dose, not a count of pills.
 _COUNT = r"(\d{2,}|[5-9])(?! ?(mg|ml|mcg|g|gr|units|iu|mg)\b)"
-_QTY_EN = (rf"(all|every|everything|the whole|a whole|an entire|the entire|too many|way too many|a bunch of|"
+_QTY_EN = (rf"(all|every|everything|the whole|a whole|an entire|the entire|a full|the full|too many|way too many|a bunch of|"
            rf"a load of|loads of|a lot of|lots of|a ton of|tons of|a handful of|a bottle of|a box of|a pack of|"
            rf"a packet of|{_COUNT}|ten|fifteen|twenty|thirty|forty|fifty|a hundred)")
 _QTY_DE = (rf"(alle|zu viele|viel zu viele|die ganze|eine ganze|die komplette|eine komplette|eine handvoll|"
            rf"eine packung|eine schachtel|eine flasche|{_COUNT}|zehn|zwanzig|dreissig|vierzig|funfzig|hundert)")
-_QTY_ES = (rf"(todas|todos|toda|todo|muchas|demasiadas|un bote|una caja|un punado|un frasco|un blister|"
+_QTY_ES = (rf"(todas|todos|toda|todo|muchas|demasiadas|un punado|(un|el|una|la) (bote|caja|frasco|blister)( enter[oa])?|"
            rf"{_COUNT}|diez|veinte|treinta|cuarenta|cincuenta|cien)")
 
-_GONE = (r"(wont|will not|might not|may not) be (here|around|alive) (tomorrow|anymore|any more|much longer|by (morning|tomorrow))\b"
+_GONE = (r"(wont|will not|might not|may not) be (here|around|alive) (tomorrow|anymore|any more|much longer|after tonight|by (morning|tomorrow|the weekend|next week))\b"
          r"(?!( \w+){0,6} (appointment|appt|reschedule|move|cancel|book|visit|checkup|check up|clinic|doctor)\b)")
 
 _SUICIDAL = {
@@ -86,7 +86,7 @@ _SUICIDAL = {
         r"\b(im|i am) (standing |sitting )?on (the|a) (ledge|edge of (the|a) (roof|bridge|building|cliff))\b",
         r"\b(step|stepping|walk|walking|lie|lying) (myself )?in front of (a|the) (train|bus|truck|lorry)\b",
         # Online slang that avoids the filtered words.
-        r"\bunalive\w*", r"\bsewer ?s(l|w)?ide\b", r"\bsuey ?side\b",
+        r"\bunaliv\w*", r"\bsewer ?s(l|w)?ide\b", r"\bsuey ?side\b",
         # "kms" is also kilometres ("5 kms away"): only with a speaker or a time.
         r"\b(i|ill|im|i will|gonna|wanna|want to|going to|about to|might|should|could|just|literally|finna) kms\b",
         r"\bkms (tonight|today|now|rn|fr|soon)\b", r"^ kms\b(?! (away|from|to|de)\b)",
@@ -95,17 +95,31 @@ _SUICIDAL = {
         r"\b(im|i am|ill|i will) (end|ending|finishing) it (all|tonight|today|for good|now)\b",
         r"\bend it (all )?tonight\b",
         # "I won't be here tomorrow, can I move my appointment?" is a booking; so is a doctor away.
-        rf"(\bi|^) {_GONE}",
-        r"\b(ill|i will) be gone (by (morning|tomorrow|tonight)|forever)\b",
+        rf"\bi( probably| just)? {_GONE}", rf"^( probably| just)? {_GONE}",
+        r"\b(ill|i will) be gone (by (morning|tomorrow|tonight)|forever)\b", r"\b(want|wanna|going) to be gone forever\b",
         r"\bthis is (my )?(final |last )?goodbye\b", r"\bmy (final|last) goodbye\b",
         r"\bgoodbye (forever|cruel world)\b",
         r"\b(wrote|written|writing|finished|left) (my|a) (goodbye|farewell) (note|letter)\b",
         r"\b(wrote|written|finished) my (last )?(note|letter)\b(?! (to|for|at|about|of|on|from)\b)",
         r"\b(ive|i have|i) (made|finished|worked out) (my|a|the) plan\b(?! (for|with|of|b|from|at|on|to)\b)",
-        r"\bplan(ned|ning)? (how )?to (end it|end my life|kill myself)\b",
+        r"\bplan(ned|ning)? (how )?to (end it|end my life|kill myself|die)\b",
         r"\bi know (how|when) (im going to|ill|i will|im gonna) do it\b",
         r"\b(bought|buying|got|have|tied|found|ready|set up) (a |the |some |my )?(rope|noose)\b(?! (for|to (climb|tie)|ladder|swing|course)\b)",
         r"\bnoose\b",
+        # Tired of life, a burden, not safe with oneself: said without "die" or "suicide".
+        r"\b(tired|sick) of (living|life|being alive)\b", r"\bhad enough of (life|living)\b", r"\b(isnt|is not) worth living\b",
+        r"\b(nobody|no one|noone)( would| will)?( even)? (miss|notice|care)( me)?( \w+){0,2} (if|when) (i|im) (was|were|gone|dead|died|not here)\b",
+        r"\bbetter off (when|if) (im|i am|i was|i were) (gone|dead)\b",
+        r"\b(im|i am|i dont feel|i do not feel) (not )?safe (with|from|around) myself\b", r"\b(im|i am) not safe (right now|tonight)\b",
+        r"\b(cant|cannot|can not) (keep myself|promise (ill|i will|to) (be|keep myself)) safe\b",
+        r"\b(sleep|go to sleep|fall asleep)( \w+){0,2} (and )?never wake up\b", r"\bsleep forever\b", r"\bnever wake up again\b",
+        r"\b(thinking (of|about)|going to|want to|gonna) end(ing)? (things|everything)\b(?! (with|between)\b)",
+        r"\b(off|offing) (my ?self|him ?self|her ?self)\b",
+        # Pills put aside for the purpose.
+        rf"\b(stockpil\w*|saved up|saving up|hoard\w*)( \w+){{0,2}} {_MEDS_EN}\b", rf"\b{_MEDS_EN}( \w+){{0,2}} (saved up|stockpiled|counted out|lined up)\b",
+        r"\b(this is|its) my way of saying goodbye\b", r"\bgoodbye everyone\b", r"\blast message (ill|i will|i ll) (ever )?send\b",
+        # "ctb" is "catch the bus"; only with a time or a decision.
+        r"\bctb (tonight|today|now|soon|rn)\b", r"\b(going to|gonna|want to|wanna|ready to|decided to|plan to) ctb\b",
     ],
     "de": [
         r"\b(mich|mir|sich) (selbst )?(umbringen|umzubringen|toten|erhangen|das leben (nehmen|zu nehmen))\b",
@@ -116,7 +130,7 @@ _SUICIDAL = {
         r"\bwache (morgen )?(nicht mehr|nie wieder|nie mehr) auf\b",
         # "ich will nicht mehr" as the whole thought (end of the message), not "... nicht mehr warten".
         r"\bich will (einfach |echt |wirklich )?nicht mehr $",
-        r"\b(mein leben|allem|alles) (ein ende setzen|beenden)\b", r"\bmein leben beenden\b",
+        r"\b(mein leben|meinem leben|allem|alles) (ein ende setzen|beenden)\b", r"\bmein leben beenden\b",
         r"\bkeinen sinn mehr (zu leben|im leben)\b",
         r"\bsehe (einfach |gar )?keinen sinn mehr\b", r"\b(das|mein) leben (hat|macht) (einfach )?keinen sinn( mehr)?\b",
         # "Schluss machen" also means breaking up or stopping work for the day.
@@ -129,9 +143,19 @@ _SUICIDAL = {
         r"\b(werfe|werf|schmeisse|schmeiss|lege|leg|stelle)( \w+)? mich( \w+){0,2} vor (den|einen|die|eine|das) (zug|bahn|u bahn|s bahn|auto|lkw|laster|bus)\b",
         r"\bvor (den|einen) (zug|bus|lkw)( \w+)? (zu )?(springen|werfen|legen)\b",
         r"\babschiedsbrief\b", r"\b(das|dies|hier) ist mein (letzter )?abschied\b",
+        r"\b(sterben|nicht mehr leben) (will|mochte|wollte)\b", r"\bwenn ich tot ware\b", r"\b(ware|bin) (lieber|besser) tot\b",
+        r"\b(heute|heute nacht|heute abend) (mach|mache) ich schluss\b",
+        r"\b(bring|bringe|bringt|bringst) (mich|sich|dich)( \w+){0,3} um\b",
+        r"\balles (hat |macht )?keinen sinn mehr\b", r"\bhat alles keinen sinn mehr\b",
+        r"\b(mude|satt) (vom|des) leben", r"\bohne mich (besser|leichter)\b", r"\bniemand (wurde|wird) mich vermissen\b",
+        r"\bvor mir selbst( \w+)? (nicht )?sicher\b", r"\bsicher fuhlen vor mir selbst\b",
+        r"\b(einschlafen|schlafen) und nie (wieder|mehr) aufwachen\b",
+        r"\b(sitze|sitz|stehe|steh) (gerade |jetzt |hier )?am gleis\b", r"\bstrick\b",
+        r"\b(schlucke|schluck|nehme|geschluckt|genommen)( \w+){0,2} alles( \w+){0,4} (schrank|medizinschrank|hausapotheke|arzneischrank)\b",
     ],
     "es": [
-        r"\bsuicid(io|arme|arse|a|e)\b", r"\b(matarme|matarse|se quiere matar)\b", r"\b(quitarme|quitarse) la vida\b",
+        r"\bsuicid\w*", r"\b(matarme|matarse)\b", r"\b(me quiero|quiero|se quiere|te quieres) (matar|suicidar)\b",
+        r"\b(quitarme|quitarse) la vida\b", r"\b(me|se) (quito|quita|quitare|quitara|va a quitar|voy a quitar) la vida\b",
         r"\b(quiere|quieren) (morir|morirse)\b",
         r"\b(quiero|quisiera|deseo) (morir|morirme|estar muert[oa]|desaparecer para siempre)\b",
         r"\bno quiero (vivir|seguir viviendo|despertar|seguir aqui|estar vivo|estar viva)\b",
@@ -148,6 +172,14 @@ _SUICIDAL = {
         r"\b(me (voy a |quiero |pienso )?(tirar|tiro|lanzar|lanzo|arrojar|arrojo)|tirarme|lanzarme|arrojarme|(voy a|quiero) saltar)( \w+){0,2} (de|del|por|desde|a|al|bajo) (un |una |el |la |lo |los |las )?(puente|edificio|ventana|balcon|azotea|terraza|tejado|techo|acantilado|vias|tren|metro|precipicio|vacio)\b",
         r"\b(estoy|me encuentro) (subid[oa] |parad[oa] )?(en|a) (la|el|una|un|lo alto de) (azotea|puente|tejado|techo|cornisa|borde|balcon|terraza|acantilado|vias)( \w+){0,5} (saltar|tirarme|lanzarme|tirar|tiro|salto)\b",
         r"\besta es mi despedida\b", r"\bcarta de despedida\b",
+        r"\b(estaria|estarian|estariamos) mejor muert[oa]s?\b", r"\bmejor sin mi\b", r"\bnadie me (echaria|va a echar|extranaria) de menos\b",
+        r"\bacab(o|are|ar|a) con (mi vida|todo)\b(?! (el|lo|los|las|la|esto|eso)\b)",
+        r"\bnada tiene (ya )?sentido( ya)?\b(?! (en|con|de) )", r"\b(cansad[oa]|hart[oa]) de (vivir|la vida)\b",
+        r"\bno despertar(me)? (nunca|jamas)\b", r"\bdormir(me)? para siempre\b",
+        r"\bse mata\b(?! (a|trabajando|de|por)\b)", r"\b(no estoy|no me siento) a salvo( conmigo mism[oa])?\b",
+        r"\b(la|una) (cuerda|soga) (preparada|lista)\b",
+        r"\b(estoy|me encuentro) (sentad[oa] |parad[oa] |subid[oa] )?(en|a) (el puente|la azotea|las vias|la cornisa)\b",
+        r"\b(tomar|tragar|tomarme|tragarme|tome|trague)( \w+){0,2} (todo|todas)( \w+){0,4} botiquin\b",
     ],
     "bg": [
         r"\bсамоуби",  # самоубия, самоубие, самоубииство, самоубиец
@@ -161,6 +193,15 @@ _SUICIDAL = {
         r"\b(скоча|скочи|скачам|скача|хвърля|хвърли)( \w+){0,2} (от|под) (моста|мост|терасата|тераса|балкона|покрива|блока|сградата|скалата|прозореца|етажа|влака|колите)\b",
         # Latin transliteration ("shlyokavitsa"), the commonest phrases; "q" often stands for "я".
         r"\biskam( \w+){0,2} da umra\b", r"\bsamoubi", r"\bne iskam( \w+){0,2} da (zhiveya|jiveya|jivea|zhivea|jiveq|zhiveq)\b",
+        r"\b(стоя|седя|качих се|качен|качена) на (моста|покрива|терасата|перваза|релсите|ръба)\b",
+        r"\b(писна|омръзна) ми (от живота|да живея)\b", r"\bуморих се (да живея|от живота)\b", r"\bуморен\w* (съм )?от живота\b",
+        r"\bпо добре (без мен|да ме (няма|нямаше))\b", r"\bприключ\w* с живота\b", r"\bвсичко е безсмислено\b",
+        r"\bне виждам (никакъв )?смисъл (в живота|да живея|от живота)\b",
+        r"\b(ще |да )?(сложа|слагам|сложи) краи\b(?! на (договор|абонамент|работа|връзка|разговор))",
+        r"\bпрощално (писмо|съобщение|бележка)\b", r"\bв безопасност от (самия|самата) себе си\b",
+        r"\bда не се събудя (никога|повече)\b", r"\bзаспя и да не се събудя\b",
+        r"\b(имам|купих|приготвих|вързах) (си )?въже(то)?\b(?! за)", r"\bбесилка",
+        r"\bshte skocha ot\b",
     ],
     # other languages, so a crisis in French, Italian or Portuguese is not missed
     "other": [
@@ -170,16 +211,17 @@ _SUICIDAL = {
 }
 _SELF_HARM = {
     "en": [
-        r"\b(cut|cuts|cutting|burn|burns|burning|hurt|hurts|hurting|harm|harms|harming|scratch|scratching) (my ?self|myslef|him ?self|her ?self|them ?sel(f|ves))\b",
+        r"\b(cut|cuts|cutting|burn|burns|burned|burnt|burning|hurt|hurts|hurting|harm|harms|harmed|harming|scratch|scratched|scratching) (my ?self|myslef|him ?self|her ?self|them ?sel(f|ves))\b",
         r"\bself ?harm", r"\bself injur",
         # Wrists and veins are not cut by accident in a kitchen; fingers are.
         r"\b(cut|cuts|slit|slits|slashed|sliced|cutting|slitting) (open )?(my|his|her|their|your) (wrist|wrists|veins)\b",
         r"\b(on purpose|deliberately) (cut|burned|burnt|hurt)\b", r"\b(cut|burned|burnt|hurt) (my|him|her)(self)? (on purpose|deliberately)\b",
+        r"\bcut (my|his|her|their) (arms|legs|thighs|wrists) (really |so |very )?(deep|deeply|badly)\b", r"\b(i|ive|she|he|relapsed and) cut again\b",
     ],
     "de": [
         r"\britze mich\b", r"\britzen\b", r"\bselbstverletz", r"\bverletze mich (selbst )?\b",
         r"\bschneide mich\b", r"\bmir (selbst )?weh tun\b",
-        r"\bgeritzt\b", r"\bmich (absichtlich|extra|selbst|wieder|schon wieder) (geschnitten|verletzt|verbrannt)\b",
+        r"\bgeritzt\b", r"\bmich( \w+){0,4} (absichtlich|extra|selbst|wieder|schon wieder) (geschnitten|verletzt|verbrannt)\b",
         r"\b(pulsader\w*|handgelenk\w*|arme)( \w+){0,2} (aufgeschnitten|aufgeritzt|aufschneiden|aufgeschlitzt)\b",
         # "ich tu mir was an", "ich werde mir etwas antun"; "ich schau mir was an" has no "tu".
         r"\b(tu|tue|tun) (ich )?(mir|sich)( \w+){0,3} (was|etwas) an\b", r"\b(mir|sich)( \w+){0,3} (was|etwas) (antun|antue|anzutun)\b",
@@ -193,6 +235,8 @@ _SELF_HARM = {
         # escalates as well, the cheaper mistake; a haircut does not.
         r"\bme (corte|he cortado|cortaba|volvi a cortar)\b(?! (el|la|los|las) (pelo|cabello|flequillo|unas|barba)\b)",
         r"\b(se|me) (corto|corte|ha cortado|he cortado|abrio|abri) (las )?(venas|munecas)\b",
+        r"\bme (queme|corte|lastime|golpee|hice dano) a proposito\b", r"\bme (hago|hice|he hecho) cortes\b",
+        r"\b(se|me) (ha|he) cortado los brazos\b", r"\bse (quiere|va a) hacer dano\b",
     ],
     "bg": [
         # "режа си косата" (a haircut) does not match: only "се" or arms and wrists.
@@ -205,18 +249,23 @@ _SELF_HARM = {
         r"\bнарочно (се )?(нараних|порязах|нарязах|изгорих|нарани|поряза)\b", r"\b(нараних|порязах) се нарочно\b",
         # "ще си направя нещо за ядене" is a meal.
         r"\b(ще|да) си (направя|направи) нещо\b(?! (за|от|вкусно|да ям|с)\b)",
+        r"\bсе (нараних|порязах|нарязах|изгорих) нарочно\b", r"\bсе нарязах\b",
+        # Latin transliteration.
+        r"\bshte si napravya neshto\b", r"\bsamonaran",
     ],
 }
 _OVERDOSE = {
     "en": [
-        r"\bover ?dos(e|ed|ing)\b", r"\bod d\b", r"\bod ing\b",
+        # "can u overdose on vitamin d" asks for medical information.
+        r"\b" + _not_after("can you", "can u", "can i", "can one", "possible to") + r"over ?dos(e|ed|ing)\b", r"\bod d\b", r"\bod ing\b",
         # Past tense: already taken. "took 2 tablets" or "took 5 mg" is a dose, not an overdose.
         rf"\b(took|taken|swallowed|ate|downed|popped)( \w+){{0,2}} {_QTY_EN}( \w+){{0,3}} {_MEDS_EN}\b",
         r"\b(took|swallowed|ate|downed|drank)( \w+){0,2} (everything|all|whatever|anything)( \w+){0,3} (medicine|meds|medication|bathroom|first aid) (cabinet|cupboard|drawer|box|chest)\b",
-        # Intent; "should I take all my pills before the test?" is neither.
+        # Intent; "should I take all my pills before the test?" is neither, and "I'm taking
+        # too many painkillers" (overuse) is a private disclosure, not an acute overdose.
         rf"\b(going to|gonna|about to|want to|wanna|will|ill) (take|swallow)( \w+){{0,2}} {_QTY_EN}( \w+){{0,3}} {_MEDS_EN}\b",
-        rf"\b(take|taking|takes)( \w+){{0,2}} (too many|way too many)( \w+){{0,3}} {_MEDS_EN}\b",
         r"\b(drank|swallowed|drunk) (bleach|antifreeze|poison|drain cleaner)\b",
+        r"\b(took|taken|swallowed|downed|drank)( \w+){0,2} (the|a) (whole|entire|full) (bottle|pack|packet|box|strip|blister)\b",
     ],
     "de": [
         r"\buberdosis\b",
@@ -228,52 +277,62 @@ _OVERDOSE = {
     "es": [
         r"\bsobredosis\b",
         # "tomo" without "se" is also "I take" (present): not on its own.
-        rf"\b(me tome|tome|trague|me trague|se tomo|se trago|ha tomado|he tomado|se ha tomado|me he tomado|bebi|se bebio|(acabo|acaba) de (tomar|tragar)(me|se)?|(voy|va) a (tomar|tragar)(me|se)?)( \w+){{0,2}} {_QTY_ES}( \w+){{0,3}} ({_MEDS_ES}|caja|bote|frasco|blister)\b",
+        rf"\b(me tome|tome|trague|me trague|se tomo|se trago|((me|se) )?(he|ha|has) (tomado|tragado|bebido)|bebi|se bebio|(acabo|acaba) de (tomar|tragar)(me|se)?|(voy|va) a (tomar|tragar)(me|se)?)( \w+){{0,2}} {_QTY_ES}( \w+){{0,3}} ({_MEDS_ES}|caja|bote|frasco|blister)\b",
         r"\b(bebi|tome|trague|se bebio|se tomo) (lejia|cloro|veneno)\b",
     ],
     "bg": [
         r"\bсвръхдоз", r"\bпредозира",
         rf"\b(изпих|изпи|изпила|изпил|глътнах|глътна|гълтнах|погълнах|погълна|взех|взе)( \w+){{0,2}} (всички|всичките|цяла|цялата|целия|целият|цялото|много|куп|шепа|{_COUNT}|десет|двадесет|дваисет|тридесет|триисет)( \w+){{0,2}} {_MEDS_BG}",
+        r"\b(изгълтах|изгълта|нагълтах|нагълта)( \w+){0,2} (всички|всичките|цяла|цялата|целия|много|куп|шепа)\b", r"\bда (ги )?изпия (всички|всичките)\b",
+        # Latin transliteration.
+        r"\bizpih( \w+){0,2} (vsichki|vsichkite|cyala|tsyala)\b", r"\b(svrahdoza|svruhdoza|svarhdoza)\b",
     ],
 }
 _CHEST = {
     "en": [
         r"\b(chest (pain|pains|hurts|is hurting|hurting|pressure|tightness|is tight|feels tight|crushing)|crushing (pain )?in (my|the|his|her) chest|pain in (my|the|his|her) chest|tight chest)\b",
         r"\b(clutching|clutches|clutched|grabbing|grabbed|gripping|holding) (his|her|my|their) chest\b",
+        r"\b(elephant|weight|something heavy) (is )?(sitting |pressing )?on (my|his|her) chest\b", r"\bchest (is being|being|feels) crushed\b",
     ],
     "de": [
         r"\b(brustschmerz|schmerzen in der brust|druck auf der brust|engegefuhl in der brust|stechen in der brust|brust tut (ihm |ihr |mir )?weh)",
         r"\b(fasst|greift|halt|fasste|griff|hielt) sich( \w+){0,2} an die brust\b",
+        r"\bdruck\w*( es)? auf (der|die) brust\b",
     ],
     "es": [
-        r"\b(dolor (en el |de |del )?pecho|opresion en el pecho|(me|le) duele (mucho )?el pecho|presion en el pecho)\b",
+        r"\b(dolor (fuerte |intenso |muy fuerte )?(en el |de |del )?pecho|opresion en el pecho|(me|le) duele (mucho )?el pecho|presion en el pecho)\b",
         r"\bse (agarra|agarraba|agarro|toca|tocaba|toco|aprieta|apretaba|sujeta|lleva la mano a|llevo la mano a) el pecho\b",
+        r"\b(me|le) aprieta el pecho\b",
     ],
     "bg": [
         r"\b(болка|болки|болеж|стягане|тежест|натиск|притискане) в (гърдите|гръдния кош)\b",
         r"\bболи (ме |го |я )?(в )?гърдите\b", r"\bгърдите (ме |го |я )?(болят|стягат|притискат)\b", r"\b(болят|стягат) (ме |го |я )?гърдите\b",
-        r"\b(хвана|държи|хваща) се за гърдите\b",
+        r"\b(се )?(хвана|държи|хваща) (се )?за гърдите\b",
     ],
 }
 _RADIATING = {
     "en": [
         r"\b(arm|arms|jaw|shoulder|left side|neck)( \w+){0,4} (numb|numbness|tingl\w*|pain|hurts|aches|aching|heavy|weak)\b",
         r"\b(numb|numbness|tingl\w*|pain|hurts|aches|aching)( \w+){0,4} (arm|arms|jaw|shoulder)\b",
-        r"\b(sweating|sweaty|cold sweat|clammy|short of breath|shortness of breath|cant breathe|nauseous|collapsed|grey|gray)\b",
+        r"\b(spreading|spreads|radiating|radiates|going|goes|shooting) (down|into|to|up) (my|his|her|the) (left )?(arm|arms|jaw|shoulder|neck|back)\b",
+        r"\b(sweating|sweaty|cold sweat|clammy|short of breath|shortness of breath|cant breathe|nauseous|collapsed|grey|gray|fell|fell down|passed out|fainted|feels sick|feel sick|feels faint|feel faint)\b",
     ],
     "de": [
         r"\barm\w*( \w+){0,2} (taub|kribbelt|schmerzt|tut weh|schwer)\b", r"\b(taub|kribbel\w*)( \w+){0,4} arm\b",
         r"\bkieferschmerz", r"\bkalter schweiss", r"\bschweissausbruch", r"\bschweissgebadet\b", r"\bschwitzt\b", r"\batemnot\b",
+        r"\bzieht( \w+){0,2} in (den|die) (kiefer|arm|schulter|rucken)\b", r"\bblass\b", r"\b(ist|wird) (ihm |ihr |mir )?ubel\b",
     ],
     "es": [
         r"\bbrazo\w*( \w+){0,2} (entumecido|adormecido|dormido|duele|hormigue\w*)\b",
-        r"\b(hormigueo|entumecimiento|adormecimiento|duele)( \w+){0,3} brazo\b",
+        r"\b(hormigueo|hormiguea|entumecimiento|adormecimiento|duele)( \w+){0,3} brazo\b",
         r"\bmandibula\b", r"\bsudor frio\b", r"\bsudando\b", r"\bsuda mucho\b", r"\bfalta (de )?aire\b",
+        r"\bpalid[oa]\b", r"\bnauseas\b", r"\bganas de vomitar\b",
     ],
     "bg": [
         r"\bизтръп\w*", r"\b(ръката|ръцете|ръка|челюстта|рамото)( \w+){0,2} (боли|тежи|изтръпна\w*)\b",
         r"\bболи (го |я |ме )?(и )?(лявата |дясната )?(ръката|ръка|челюстта|рамото)\b",
         r"\bстудена пот\b", r"\bизпоти\w*", r"\bпоти се\b", r"\bзадъхва\w*", r"\bне може да диша\b", r"\bнедостиг на въздух\b",
+        r"\b(стига|отива|излъчва|слиза|минава)( \w+){0,2} (до|към|в) (челюстта|ръката|рамото|лявата ръка|гърба)\b", r"\b(падна|припадна|колабира)\b",
     ],
 }
 _NOT_BREATHING = {
@@ -281,16 +340,20 @@ _NOT_BREATHING = {
         r"\b(cant|cannot|can not|cnt|unable to|struggling to|hard to|barely) (breathe|breath|breth|get air)\b",
         r"\b(not|isnt|stopped|is not|hes not|shes not|wont start) breath(ing|in)\b",
         r"\bgasping\b", r"\b(turning|turned|lips are|lips) blue\b", r"\bblue lips\b", r"\bchoking\b",
+        r"\b(lips|face) (are |is |went |turned |look |looks )(blue|dusky|purple)\b", r"\bbarely breathing\b", r"\bstruggling for (air|breath)\b",
+        r"\b(cant|can barely) (talk|speak) between breaths\b",
     ],
     "de": [
-        r"\b(bekomme|kriege|krieg|bekommt|kriegt) keine luft\b", r"\bkeine luft mehr\b",
+        r"\b(bekomme|kriege|krieg|bekommt|kriegt)( \w+){0,4} keine luft\b", r"\b(ringt|schnappt) nach luft\b", r"\bkeine luft mehr\b",
         r"\batmet nicht\b", r"\bkann nicht (mehr )?atmen\b", r"\bblaue lippen\b", r"\berstick",
         r"\bhort auf zu atmen\b", r"\batmung (hat )?aufgehort\b",
+        r"\blauft blau an\b", r"\bblau (im gesicht|anlaufen)\b",
     ],
     "es": [
         r"\bno (puedo|puede) respirar\b", r"\bno respira\b", r"\bdejo de respirar\b",
         r"\bme (ahogo|estoy ahogando)\b", r"\bse (ahoga|esta ahogando)\b", r"\blabios (morados|azules)\b",
         r"\bno le entra (el )?aire\b",
+        r"\b(poniendo|puso|pone) (morad[oa]|azul)\b", r"\b(cara|labios) (azulad[oa]s?|morad[oa]s?)\b",
     ],
     "bg": [
         r"\bне (може|мога|можеше) да (диша|дишам|си поеме въздух|си поема въздух)\b", r"\bне диша\b", r"\bспря да диша\b",
@@ -298,20 +361,24 @@ _NOT_BREATHING = {
         # "посиня" is also a bruise ("коляното ми посиня"): only a person, the face or the lips.
         r"\b(бебе\w*|дете\w*|лице\w*|устни\w*|тои|тя|син\w*|дъщер\w*|баща\w*|маика\w*|мама|татко|мъж\w*|съпруг\w*|жена\w*|брат\w*|сестра\w*|баба|дядо)( \w+){0,2} посин(я|яха|ява|яват|ял|яла|яло)\b",
         r"\bпосин(я|яха)( \w+)? (лицето|устните)\b", r"\b(сини|посинели) устни\b",
+        r"\bзадушавам се\b",
+        # Latin transliteration.
+        r"\bne (moje|mozhe|moga) da (disha|disham)\b", r"\bne disha\b",
     ],
 }
 _STROKE = {
     "en": [
         r"\b(having|had|has|is having|think (im|shes|hes|its) having) a stroke\b",
         r"\bstroke (symptoms|signs)\b", r"\bsigns of (a )?stroke\b",
-        r"\bface (is |looks |seems |went |has gone )?(drooping|droopy|dropping|numb|crooked)\b", r"\bdrooping (face|mouth|smile)\b",
-        r"\bslurr(ed|ing)( (his|her|my|their) )?( speech| words)?\b", r"\bspeech (is )?slurred\b",
+        r"\b(face|mouth) (is |looks |seems |went |has gone |has )?(drooping|droopy|dropping|dropped|drooped|numb|crooked)\b", r"\bdrooping (face|mouth|smile)\b",
+        r"\bslurr(ed|ing|y)( (his|her|my|their) )?( speech| words)?\b", r"\bspeech (is )?slurred\b",
         r"\bone side (of (my|his|her|the) (body|face) )?(is )?(numb|weak|paralyzed|paralysed|dropping|drooping)\b",
         r"\bsudden (numbness|weakness|confusion)\b",
-        r"\bcant (move|feel|lift) (my|his|her) (arm|leg|left|right)\b",
+        r"\bcant (move|feel|lift|raise) (my|his|her) (arm|leg|left|right)\b",
         # "my son can't speak properly" is often a speech delay: only a sudden loss.
         r"\b(suddenly|all of a sudden) (cant|cannot|can not) (talk|speak|move)\b",
         r"\b(words|speech) (are|is) (jumbled|garbled|all mixed up)\b",
+        r"\bhalf (his|her|my|the) face( \w+){0,2} (weird|numb|dropped|droopy|drooping|paralysed|paralyzed)\b", r"\btalking gibberish (all of a sudden|suddenly)\b", r"\bsuddenly talking gibberish\b",
     ],
     "de": [
         # The stroke unit ("Schlaganfall-Station") is a place to ask about, not an emergency.
@@ -320,6 +387,7 @@ _STROKE = {
         r"\bverwaschen\w* sprache\b", r"\bspricht (plotzlich )?verwaschen\b", r"\blallt plotzlich\b",
         r"\bhalbseitig\w* (lahm|taub|gelahmt)", r"\bkann (den|meinen|seinen|ihren) arm nicht (mehr )?(bewegen|heben)\b",
         r"\bkann (plotzlich|auf einmal) nicht (mehr )?(sprechen|reden)\b",
+        r"\bgesicht( \w+){0,3} hangt\b", r"\bhangend\w* mundwinkel\b", r"\bkann (plotzlich |auf einmal )?nicht mehr richtig (sprechen|reden)\b",
     ],
     "es": [
         # "derrame" alone is also a joint or pleural effusion; the stroke unit is a place.
@@ -329,7 +397,8 @@ _STROKE = {
         r"\bhabla (arrastrada|rara de repente|torpe)\b", r"\barrastra (las )?palabras\b",
         r"\bno (puede|puedo) mover (el|un|mi|su) (brazo|lado|pierna)\b",
         r"\b(de repente|derrepente|de golpe) no (puede|puedo) hablar\b",
-        r"\b(la mitad|un lado) de (la cara|el cuerpo)( \w+){0,2} (dormid[oa]|paralizad[oa]|caid[oa]|entumecid[oa])\b",
+        r"\b(la mitad|un lado) (de la cara|del cuerpo|de la boca)( \w+){0,2} (dormid[oa]|paralizad[oa]|caid[oa]|entumecid[oa])\b",
+        r"\bse le (ha )?torcido (la boca|la cara)\b", r"\bno le salen las palabras\b",
     ],
     "bg": [
         # "отделение за инсулт" (a stroke unit) and rehab "след инсулт" are places and history.
@@ -337,31 +406,36 @@ _STROKE = {
         r"\bувисна\w*( \w+){0,2} (лицето|устата|ъгълът|половината|едната страна)\b",
         r"\b(лицето|устата|ъгълът на устата)( \w+){0,2} (увисна|увиснал\w*|е изкривен\w*|се изкриви|изкриви)\b",
         r"\bизкривен\w* (лице|уста)\b",
-        r"\b(говори|говоря|говореше|приказва)( \w+)? (завалено|неразбираемо|несвързано)\b", r"\bзаваля думите\b", r"\bзавален\w* говор\b",
+        r"\b(говори|говоря|говореше|приказва)( \w+)? (завалено|неразбираемо|несвързано|странно)\b", r"\bзаваля думите\b", r"\bзавален\w* говор\b",
         r"\b(изведнъж|внезапно)( \w+){0,2} не (може|мога) да (говори|говоря|движи)\b",
         r"\bполовината (лице|тяло)( \w+){0,2} (изтръпна|е изтръпнал\w*|не се движи)\b",
+        r"\bне (може|мога) да (движи|вдигне|мръдне) (ръката|крака) си\b",
     ],
 }
 _ANAPHYLAXIS = {
     "en": [
         r"\banaphyla", r"\banafila",
-        r"\bthroat (is )?(closing|swelling|swollen|tight|closing up)\b", r"\b(tongue|lips|face) (is )?(swelling|swollen)\b( \w+){0,6} (breath\w*|allerg\w*)",
+        r"\bthroat (is )?(closing|swelling|swollen|tight|closing up)\b", r"\b(tongue|lips|face|throat) (is |are )?(swelling|swollen)( up)?\b( \w+){0,6} (breath\w*|allerg\w*|wheez\w*|air)\b",
+        r"\b(sting|stung|bee|wasp|peanut|peanuts|nut|nuts|cashew|shellfish)( \w+){0,6} (tongue|lips|throat|face) (is |are )?(swelling|swollen)\b",
+        r"\b(severe|bad|serious) allergic reaction\b",
         r"\ballergic reaction\b( \w+){0,6} (breath\w*|throat|swell\w*|swollen|wheez\w*)", r"\b(breath|throat|swell|swollen)\w*( \w+){0,6} allergic reaction\b",
         r"\bepi ?pen\b", r"\bepinephrine\b",
     ],
     "de": [
-        r"\banaphylaktisch", r"\ballergischer schock\b", r"\b(hals|rachen|zunge) schwillt\b", r"\b(hals|rachen) (ist )?(zugeschwollen|zu)\b",
+        r"\banaphylaktisch", r"\ballergisch\w* schock\b", r"\b(hals|rachen|zunge) schwillt\b", r"\b(hals|rachen) (ist )?(zugeschwollen|zu)\b",
         r"\badrenalin ?pen\b",
     ],
     "es": [
         r"\b(choque|shock) anafilactico\b", r"\bse me cierra la garganta\b", r"\bgarganta (se (me )?esta cerrando|cerrandose|hinchada)\b",
         r"\blengua hinchada\b",
+        r"\bse (me|le|te) (esta )?(hinchando|hincha) (la )?(garganta|lengua|boca|labios)\b",
     ],
     "bg": [
         r"\bанафилак", r"\bалергичен шок\b", r"\bквинке\b", r"\bоток на (гърлото|ларинкса)\b",
         r"\b(гърлото|ларинкса)( \w+){0,2} (се )?(подува|отича|затваря|стяга|поду|отече|е подуто|е отекло)\b",
         r"\b(подува|отича|затваря|стяга) (ми |му |и )?се гърлото\b",
         r"\bепи ?пен\b", r"\bадреналин\w* писалка\b",
+        r"\bсе (подува|подуват|отича|отичат)( \w+){0,3} (гърлото|езикът|езика)\b",
     ],
 }
 _SEIZURE = {
@@ -390,6 +464,8 @@ _SEIZURE = {
         # "гърч в крака" is a leg cramp.
         r"\bгърч(ове|а|ът)?\b(?! (в|на) (крака|прасеца|прасците|стомаха|мускула))", r"\bгърчи се\b", r"\bсе гърчи\b",
         r"\bепилептич\w* (припадък|пристъп|криза)\b", r"\bконвулси",
+        # Latin transliteration.
+        r"\b(se )?(gurchi|garchi)\b", r"\b(gurch|garch)\b",
     ],
 }
 # Devices and offices "do not respond" too: only a person does here.
@@ -402,23 +478,27 @@ _UNCONSCIOUS = {
         r"\b(wont|will not|cant|not) wak(e|ing) (him|her|them)? ?up\b(?! (early|earlier|in time|on time|before|at|for|so early|that early)\b)",
         r"\b(cant|cannot|can not|couldnt) wake (him|her|them)\b",
         r"\bpassed out and\b",
-        rf"\b{_PEOPLE_EN}( is| isnt| wont| will not| doesnt| does not| not| still| just| stopped){{1,3}} respond(ing)?\b(?! to (my|our|your|the|any|emails?|messages?|texts?|calls?)\b)",
+        rf"\b{_PEOPLE_EN}( is| isnt| wont| will not| doesnt| does not| not| still| just| stopped){{1,3}} (respond(ing)?|moving)\b(?! to (my|our|your|the|any|emails?|messages?|texts?|calls?)\b)",
+        r"\b(isnt|not|hasnt|wont) (coming|come) (round|around|to)\b", r"\b(went|gone) limp\b",
     ],
     "de": [
         r"\bbewusstlos\b", r"\bnicht ansprechbar\b",
         r"\b" + _not_after("app", "seite", "website", "webseite", "portal", "system", "telefon", "handy", "link", "praxis", "niemand")
         + r"reagiert nicht( mehr)?\b(?! auf (meine|unsere|ihre|die|mails|emails|anrufe|nachrichten)\b)",
-        r"\bwacht (einfach )?nicht (mehr )?auf\b", r"\bnicht wach (zu )?(kriegen|bekommen)\b",
+        r"\bwacht (einfach )?nicht (mehr )?auf\b", r"\bnicht (mehr )?wach (zu )?(kriegen|bekommen)\b", r"\bkippt( \w+){0,2} weg\b", r"\bist (gerade |jetzt )?ohnmachtig\b",
     ],
     "es": [
         r"\binconsciente\b", r"\bno reacciona\b", r"\bno (se )?despierta\b", r"\bdesmayad[oa] y no\b",
         r"\b(y|pero|ya|todavia|aun|nino|nina|bebe|hijo|hija|padre|madre|papa|mama|marido|esposo|esposa|mujer|abuelo|abuela|hermano|hermana|novio|novia|amigo|amiga|el|ella) no responde\b(?! a (mis|los|las|nuestros|nuestras|sus|tus)\b)",
+        r"\b(no (consigo|puedo|podemos|logro)|no hay manera de) despertarl[oa]\b", r"\bse (desmayo|ha desmayado)\b", r"\bse desmaya (todo el rato|una y otra vez|otra vez)\b",
     ],
     "bg": [
         r"\b(в )?безсъзнание\b", r"\bбез съзнание\b", r"\bзагуби съзнание\b", r"\bне се събужда\b",
         r"\b" + _not_after("саитът", "саита", "системата", "приложението", "телефонът", "телефона", "никои")
         + r"не реагира\b(?! на (имеил|меил|съобщени|обаждани|писм))",
         r"\bне (можем|мога|може) да (го|я|ги) събуд", r"\bне (се )?(свестява|идва на себе си)\b",
+        # Latin transliteration.
+        r"\b(bezsaznanie|bezsuznanie)\b", r"\bne reagira\b",
     ],
 }
 _SEVERE_BLEEDING = {
@@ -429,26 +509,33 @@ _SEVERE_BLEEDING = {
         r"\b" + _not_after("take", "takes", "draw", "need") + r"lots of blood\b", r"\bso much blood\b",
         r"\bblood everywhere\b", r"\bheavy bleeding\b", r"\b(soaked|soaking) (through )?(in|with) blood\b",
         r"\bblood (is )?(gushing|pouring|spurting)\b", r"\b(gushing|pouring|spurting) blood\b",
+        r"\bblood (is )?(soaking|soaked) through\b", r"\b(vomiting|throwing up|coughing up) blood\b",
     ],
     "de": [
-        r"\bblutet( \w+)? (stark|heftig|ohne ende)\b", r"\bhort( \w+)? nicht auf zu bluten\b", r"\bsehr viel blut\b", r"\bstarke blutung\b",
+        r"\bblutet( \w+){0,3} (stark|heftig|ohne ende|viel)\b", r"\b(erbricht|erbrechen|spuckt) blut\b", r"\bhort( \w+)? nicht auf zu bluten\b", r"\bsehr viel blut\b", r"\bstarke blutung\b",
         r"\bblut spritzt\b",
     ],
     "es": [
         r"\bsangra (mucho|muchisimo|sin parar|a chorros)\b", r"\bno (para|deja) de sangrar\b",
         r"\b" + _not_after("sacan", "sacar", "quitan", "sacaron") + r"mucha sangre\b",
         r"\bhemorragia\b", r"\bsangrado abundante\b", r"\bsangre por todas partes\b",
+        r"\bsangrando (mucho|muchisimo|sin parar|a chorros)\b", r"\bvomit(ando|a) sangre\b",
     ],
     "bg": [
         r"\bкърви (много|силно|обилно|ужасно|неспирно)\b", r"\bне спира да кърви\b",
         r"\b(силно|обилно|неспиращо) кървене\b", r"\bкръв навсякъде\b",
+        r"\bкръвта (шурти|блика|тече силно|не спира)\b", r"\bшурти кръв\b", r"\bповръща кръв\b",
+        # Latin transliteration.
+        r"\b(karvi|kurvi) mnogo\b", r"\bne spira da (karvi|kurvi)\b",
     ],
 }
 _CARDIAC_ALONE = {
-    "en": [r"\bheart attack\b", r"\bcardiac arrest\b"],
+    # "What are the symptoms of a heart attack?" asks for medical information (private);
+    # "he has symptoms of a heart attack" is an emergency.
+    "en": [r"\b" + _not_after("the symptoms of a", "the signs of a") + r"heart attack\b", r"\bcardiac arrest\b"],
     "de": [r"\bherzinfarkt\b", r"\bherzstillstand\b"],
-    "es": [r"\binfarto\b", r"\bataque al corazon\b", r"\bparo cardiaco\b"],
-    "bg": [r"\bинфаркт\b", r"\bсърдечен (удар|арест)\b", r"\bспиране на сърцето\b"],
+    "es": [r"\b" + _not_after("los sintomas de un", "los sintomas del") + r"infarto\b", r"\bataque al corazon\b", r"\bparo cardiaco\b"],
+    "bg": [r"\b" + _not_after("симптомите на", "признаците на") + r"инфаркт\b", r"\bсърдечен (удар|арест)\b", r"\bспиране на сърцето\b"],
 }
 
 
