@@ -84,6 +84,7 @@ _SUICIDAL = {
         r"\b(jump|jumping|throw myself|throwing myself) (off|from|in front of) (\w+ ){0,2}(bridge|roof|rooftop|building|balcony|cliff|tower|train|bus|truck|lorry|window|car park|parking garage)\b",
         r"\b(im|i am) (standing |sitting )?(on|at) (the|a|top of the) (bridge|roof|rooftop|ledge|edge|cliff|balcony|tracks)( \w+){0,6} (jump|jumping)\b",
         r"\b(im|i am) (standing |sitting )?on (the|a) (ledge|edge of (the|a) (roof|bridge|building|cliff))\b",
+        r"\b(im|i am) (standing|sitting) on (the|a) (roof|rooftop|bridge|railway tracks|tracks)\b", r"\b(im|i am) on (the|a) (bridge|roof|rooftop|ledge) (right )?now\b",
         r"\b(step|stepping|walk|walking|lie|lying) (myself )?in front of (a|the) (train|bus|truck|lorry)\b",
         # Online slang that avoids the filtered words.
         r"\bunaliv\w*", r"\bsewer ?s(l|w)?ide\b", r"\bsuey ?side\b",
@@ -143,6 +144,8 @@ _SUICIDAL = {
         r"\b(werfe|werf|schmeisse|schmeiss|lege|leg|stelle)( \w+)? mich( \w+){0,2} vor (den|einen|die|eine|das) (zug|bahn|u bahn|s bahn|auto|lkw|laster|bus)\b",
         r"\bvor (den|einen) (zug|bus|lkw)( \w+)? (zu )?(springen|werfen|legen)\b",
         r"\babschiedsbrief\b", r"\b(das|dies|hier) ist mein (letzter )?abschied\b",
+        # Verb last ("dass sie sterben will"), separable "bringt sich ... um", tired of life,
+        # a burden, not safe from oneself, at the tracks, a "Strick" (a rope for hanging).
         r"\b(sterben|nicht mehr leben) (will|mochte|wollte)\b", r"\bwenn ich tot ware\b", r"\b(ware|bin) (lieber|besser) tot\b",
         r"\b(heute|heute nacht|heute abend) (mach|mache) ich schluss\b",
         r"\b(bring|bringe|bringt|bringst) (mich|sich|dich)( \w+){0,3} um\b",
@@ -172,6 +175,7 @@ _SUICIDAL = {
         r"\b(me (voy a |quiero |pienso )?(tirar|tiro|lanzar|lanzo|arrojar|arrojo)|tirarme|lanzarme|arrojarme|(voy a|quiero) saltar)( \w+){0,2} (de|del|por|desde|a|al|bajo) (un |una |el |la |lo |los |las )?(puente|edificio|ventana|balcon|azotea|terraza|tejado|techo|acantilado|vias|tren|metro|precipicio|vacio)\b",
         r"\b(estoy|me encuentro) (subid[oa] |parad[oa] )?(en|a) (la|el|una|un|lo alto de) (azotea|puente|tejado|techo|cornisa|borde|balcon|terraza|acantilado|vias)( \w+){0,5} (saltar|tirarme|lanzarme|tirar|tiro|salto)\b",
         r"\besta es mi despedida\b", r"\bcarta de despedida\b",
+        # A burden, ending it all tonight, nothing makes sense, not safe, a rope, the tracks.
         r"\b(estaria|estarian|estariamos) mejor muert[oa]s?\b", r"\bmejor sin mi\b", r"\bnadie me (echaria|va a echar|extranaria) de menos\b",
         r"\bacab(o|are|ar|a) con (mi vida|todo)\b(?! (el|lo|los|las|la|esto|eso)\b)",
         r"\bnada tiene (ya )?sentido( ya)?\b(?! (en|con|de) )", r"\b(cansad[oa]|hart[oa]) de (vivir|la vida)\b",
@@ -191,8 +195,7 @@ _SUICIDAL = {
         r"\bживот(ът|а)? (ми|му|и) (вече )?(няма|е без) смисъл\b",
         r"\bпо добре (да съм|да бях|би било да съм) (мъртъв|мъртва|умрял|умряла)\b",
         r"\b(скоча|скочи|скачам|скача|хвърля|хвърли)( \w+){0,2} (от|под) (моста|мост|терасата|тераса|балкона|покрива|блока|сградата|скалата|прозореца|етажа|влака|колите)\b",
-        # Latin transliteration ("shlyokavitsa"), the commonest phrases; "q" often stands for "я".
-        r"\biskam( \w+){0,2} da umra\b", r"\bsamoubi", r"\bne iskam( \w+){0,2} da (zhiveya|jiveya|jivea|zhivea|jiveq|zhiveq)\b",
+        # On the bridge or the roof, tired of life, better gone, a rope, a farewell letter.
         r"\b(стоя|седя|качих се|качен|качена) на (моста|покрива|терасата|перваза|релсите|ръба)\b",
         r"\b(писна|омръзна) ми (от живота|да живея)\b", r"\bуморих се (да живея|от живота)\b", r"\bуморен\w* (съм )?от живота\b",
         r"\bпо добре (без мен|да ме (няма|нямаше))\b", r"\bприключ\w* с живота\b", r"\bвсичко е безсмислено\b",
@@ -201,6 +204,8 @@ _SUICIDAL = {
         r"\bпрощално (писмо|съобщение|бележка)\b", r"\bв безопасност от (самия|самата) себе си\b",
         r"\bда не се събудя (никога|повече)\b", r"\bзаспя и да не се събудя\b",
         r"\b(имам|купих|приготвих|вързах) (си )?въже(то)?\b(?! за)", r"\bбесилка",
+        # Latin transliteration ("shlyokavitsa"), the commonest phrases; "q" often stands for "я".
+        r"\biskam( \w+){0,2} da umra\b", r"\bsamoubi", r"\bne iskam( \w+){0,2} da (zhiveya|jiveya|jivea|zhivea|jiveq|zhiveq)\b",
         r"\bshte skocha ot\b",
     ],
     # other languages, so a crisis in French, Italian or Portuguese is not missed
