@@ -34,6 +34,7 @@ triage_env() {
 
 stop_all() {
   trap - INT TERM EXIT
+  [ -n "${run_dir:-}" ] && touch "$run_dir/stopping"
   echo "==> Stopping"
   kill -TERM "${pids[@]}" 2>/dev/null || true
   [ -n "${watcher:-}" ] && kill "$watcher" 2>/dev/null || true
@@ -61,6 +62,11 @@ keep_running() {  # keep_running NAME command...: run it; when it exits, restart
     child=$!
     wait "$child" && code=0 || code=$?
     child=""
+    # Ctrl-C reaches every process of the terminal: one that stopped on it is not restarted.
+    sleep 0.5 & child=$!
+    wait "$child" || true
+    child=""
+    if [ -e "$run_dir/stopping" ]; then exit 0; fi
     how="exit code $code"
     if (( code > 128 )); then how="killed by signal $((code - 128))"; fi
     if [ ! -e "$run_dir/up" ]; then

@@ -34,7 +34,7 @@ def replica_pid(port):
                 cmdline = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
             except OSError:
                 continue
-            if b"run" in cmdline and b"--port" in cmdline and str(port).encode() in cmdline and b"actions" not in cmdline:
+            if b"rasa" in cmdline and b"--port" in cmdline and str(port).encode() in cmdline and b"actions" not in cmdline:
                 return int(entry)
     raise AssertionError(f"no replica on port {port}")
 

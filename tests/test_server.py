@@ -1,4 +1,5 @@
 """End to end over the REST channel, with the servers started as `make run` starts them."""
+import os
 import signal
 
 import pytest
@@ -100,9 +101,14 @@ def test_message_text_is_not_logged_at_info(assistant):
     assert "zebra-canary-4412" not in assistant.output()
 
 
-def test_sigterm_stops_both_servers(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_stops_both_servers(tmp_path, sig):
+    """Processes restart when they stop on their own (tests/test_processes.py), never after this."""
     bot = Assistant(tmp_path).start()
     assert bot.port_open(bot.rasa_port) and bot.port_open(bot.actions_port)
-    assert bot.stop(signal.SIGTERM) == 0
+    if sig == signal.SIGINT:  # a terminal sends Ctrl-C to every process of the foreground group
+        os.killpg(bot.process.pid, sig)
+    assert bot.stop(sig) == 0
     assert "==> Stopped" in bot.output()
     assert not bot.port_open(bot.rasa_port) and not bot.port_open(bot.actions_port)
+    assert "restarting" not in bot.output()
