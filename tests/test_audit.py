@@ -311,3 +311,11 @@ def test_unreadable_or_garbled_checkpoint_lines_anchor_nothing(log, checkpoints)
     checkpoints.write_text('not json\n{"log": ["x"], "seq": 1}\n\xff\n')
     result = log.verify()
     assert result.ok and "no checkpoint of this log" in str(result), str(result)
+
+
+def test_checkpoint_file_comes_from_the_environment(db_url, keystore, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIAGE_AUDIT_CHECKPOINTS", str(tmp_path / "elsewhere" / "anchors.jsonl"))
+    log = AuditLog(keystore, db.engine(db_url))
+    fill(log, 1)
+    assert log.verify(checkpoint=True).checkpoint_written == 1
+    assert json.loads((tmp_path / "elsewhere" / "anchors.jsonl").read_text())["seq"] == 1
