@@ -221,7 +221,7 @@ _SELF_HARM = {
         # Wrists and veins are not cut by accident in a kitchen; fingers are.
         r"\b(cut|cuts|slit|slits|slashed|sliced|cutting|slitting) (open )?(my|his|her|their|your) (wrist|wrists|veins)\b",
         r"\b(on purpose|deliberately) (cut|burned|burnt|hurt)\b", r"\b(cut|burned|burnt|hurt) (my|him|her)(self)? (on purpose|deliberately)\b",
-        r"\bcut (my|his|her|their) (arms|legs|thighs|wrists) (really |so |very )?(deep|deeply|badly)\b", r"\b(i|ive|she|he|relapsed and) cut again\b",
+        r"\bcut (my|his|her|their) (arms|legs|thighs|wrists) (really |so |very )?(deep|deeply)\b", r"\b(i|ive|she|he|relapsed and) cut again\b",
     ],
     "de": [
         r"\britze mich\b", r"\britzen\b", r"\bselbstverletz", r"\bverletze mich (selbst )?\b",
@@ -266,9 +266,10 @@ _OVERDOSE = {
         # Past tense: already taken. "took 2 tablets" or "took 5 mg" is a dose, not an overdose.
         rf"\b(took|taken|swallowed|ate|downed|popped)( \w+){{0,2}} {_QTY_EN}( \w+){{0,3}} {_MEDS_EN}\b",
         r"\b(took|swallowed|ate|downed|drank)( \w+){0,2} (everything|all|whatever|anything)( \w+){0,3} (medicine|meds|medication|bathroom|first aid) (cabinet|cupboard|drawer|box|chest)\b",
-        # Intent; "should I take all my pills before the test?" is neither, and "I'm taking
-        # too many painkillers" (overuse) is a private disclosure, not an acute overdose.
-        rf"\b(going to|gonna|about to|want to|wanna|will|ill) (take|swallow)( \w+){{0,2}} {_QTY_EN}( \w+){{0,3}} {_MEDS_EN}\b",
+        # Intent; "should I take all my pills before the test?" and "I'll take all my meds"
+        # (as prescribed) are neither, and "I'm taking too many painkillers" (overuse) is a
+        # private disclosure, not an acute overdose.
+        rf"\b(going to|gonna|about to|want to|wanna) (take|swallow)( \w+){{0,2}} {_QTY_EN}( \w+){{0,3}} {_MEDS_EN}\b",
         r"\b(drank|swallowed|drunk) (bleach|antifreeze|poison|drain cleaner)\b",
         r"\b(took|taken|swallowed|downed|drank)( \w+){0,2} (the|a) (whole|entire|full) (bottle|pack|packet|box|strip|blister)\b",
     ],
@@ -277,18 +278,20 @@ _OVERDOSE = {
         # Verb last: "hab vorhin alle meine Tabletten geschluckt", "die ganze Packung Paracetamol genommen".
         rf"\b{_QTY_DE}( \w+){{0,3}} ({_MEDS_DE}|packung|packungen|schachtel|dose|flasche|blister)( \w+){{0,3}} (genommen|geschluckt|eingenommen|eingeworfen)\b",
         rf"\b(nahm|schluckte|genommen|geschluckt)( \w+){{0,2}} {_QTY_DE}( \w+){{0,3}} {_MEDS_DE}\b",
-        rf"\b(werde|will|gleich)( \w+){{0,3}} {_QTY_DE}( \w+){{0,3}} ({_MEDS_DE}|packung|schachtel)( \w+){{0,2}} (nehmen|schlucken|einwerfen)\b",
+        rf"\b(werde|will|gleich)( \w+){{0,3}} {_QTY_DE}( \w+){{0,3}} ({_MEDS_DE}|packung|schachtel)( (jetzt|heute|sofort|auf einmal|gleichzeitig|zusammen))? (nehmen|schlucken|einwerfen)\b",
+        r"\b(reiniger|putzmittel|bleichmittel|gift|abflussreiniger|frostschutzmittel)( \w+)? (getrunken|geschluckt)\b",
     ],
     "es": [
         r"\bsobredosis\b",
-        # "tomo" without "se" is also "I take" (present): not on its own.
-        rf"\b(me tome|tome|trague|me trague|se tomo|se trago|((me|se) )?(he|ha|has) (tomado|tragado|bebido)|bebi|se bebio|(acabo|acaba) de (tomar|tragar)(me|se)?|(voy|va) a (tomar|tragar)(me|se)?)( \w+){{0,2}} {_QTY_ES}( \w+){{0,3}} ({_MEDS_ES}|caja|bote|frasco|blister)\b",
-        r"\b(bebi|tome|trague|se bebio|se tomo) (lejia|cloro|veneno)\b",
+        # "tomo" without "se" is also "I take" (present): not on its own. The future only
+        # reflexive ("me voy a tomar todas"): "voy a tomar todas las pastillas del tratamiento" is a course.
+        rf"\b(me tome|tome|trague|me trague|se tomo|se trago|((me|se) )?(he|ha|has) (tomado|tragado|bebido)|bebi|se bebio|(acabo|acaba) de (tomar|tragar)(me|se)?|(me|se) (voy|va) a (tomar|tragar)|(voy|va) a (tomar|tragar)(me|se))( \w+){{0,2}} {_QTY_ES}( \w+){{0,3}} ({_MEDS_ES}|caja|bote|frasco|blister)\b",
+        r"\b(bebi|tome|trague|se bebio|se tomo|((me|se) )?(he|ha) (bebido|tomado|tragado)) (lejia|cloro|veneno|amoniaco|desatascador)\b",
     ],
     "bg": [
         r"\bсвръхдоз", r"\bпредозира",
         rf"\b(изпих|изпи|изпила|изпил|глътнах|глътна|гълтнах|погълнах|погълна|взех|взе)( \w+){{0,2}} (всички|всичките|цяла|цялата|целия|целият|цялото|много|куп|шепа|{_COUNT}|десет|двадесет|дваисет|тридесет|триисет)( \w+){{0,2}} {_MEDS_BG}",
-        r"\b(изгълтах|изгълта|нагълтах|нагълта)( \w+){0,2} (всички|всичките|цяла|цялата|целия|много|куп|шепа)\b", r"\bда (ги )?изпия (всички|всичките)\b",
+        r"\b(изгълтах|изгълта|нагълтах|нагълта)( \w+){0,2} (всички|всичките|цяла|цялата|целия|много|куп|шепа)\b", r"\b(мисля да|искам да|ще) ги изпия (всички|всичките)\b",
         # Latin transliteration.
         r"\bizpih( \w+){0,2} (vsichki|vsichkite|cyala|tsyala)\b", r"\b(svrahdoza|svruhdoza|svarhdoza)\b",
     ],
