@@ -306,6 +306,10 @@ MORE_PHRASINGS = [
     ('está sangrando muchísimo', 'severe_bleeding'),
     ('кръвта шурти', 'severe_bleeding'),
     ('karvi mnogo', 'severe_bleeding'),
+    ('mi hijo está convulsionando ahora mismo', 'seizure'),
+    ('my son had a seizure 5 minutes ago and is still drowsy', 'seizure'),
+    ('my dad is having a heart attack, should I book an ambulance?', 'chest_pain'),
+    ('ich glaube, mein Vater hat gerade einen Herzinfarkt', 'chest_pain'),
 ]
 ALL_CRISIS = CRISIS + OVERDOSE_TAKEN_OR_THIRD_PERSON + EMERGENCY_TOLD_BY_SOMEONE_ELSE + IDIOMS + SLANG_AND_GOODBYES + BULGARIAN + MORE_PHRASINGS
 
@@ -360,6 +364,15 @@ NOT_CRISIS += [
     'ich werde alle Tabletten wie verordnet nehmen',
     'трябва да изпия всички хапчета от курса',
     'my son cut his legs badly on broken glass, can we come in?',
+    # History, a follow-up or the way to the clinic: the bare words do not make a crisis.
+    'this is my last appointment before the move, goodbye everyone at reception',
+    'do you see kids with seizures?',
+    'my son had a seizure last year, can we book a follow-up?',
+    "i can't breathe through my nose since the cold, can i book?",
+    'mein Vater hatte letztes Jahr einen Herzinfarkt, ich brauche einen Kontrolltermin',
+    'mi hijo tiene convulsiones febriles, ¿puedo pedir cita con el neurólogo?',
+    'estoy en el puente de la calle mayor, ¿dónde está la clínica?',
+    'стоя на моста, къде е входът на клиниката?',
     "i'm tired of waiting, when is my appointment?",
     'sie ist oft ohnmächtig, ich brauche einen Termin',
     'my arm goes limp sometimes, should i see someone?',

@@ -64,6 +64,20 @@ _QTY_DE = (rf"(alle|zu viele|viel zu viele|die ganze|eine ganze|die komplette|ei
 _QTY_ES = (rf"(todas|todos|toda|todo|muchas|demasiadas|un punado|(un|el|una|la) (bote|caja|frasco|blister)( enter[oa])?|"
            rf"{_COUNT}|diez|veinte|treinta|cuarenta|cincuenta|cien)")
 
+# A single word for an event ("seizure", "heart attack", "Schlaganfall") followed by a past
+# time or a booking is history or a follow-up, not an emergency happening now. Only the
+# bare words get these; descriptions ("shaking and won't respond") never do.
+_NOT_HISTORY_OR_BOOKING = (
+    r"(?!( \w+){0,4} ((\w+ )?(years?|months?|weeks?) ago|last (year|month|week)|in (19|20)\d\d|as a (child|kid|baby)|"
+    r"letztes jahr|letzten (monat|jahr)|vor (\w+ )?(jahren|monaten|wochen)|el ano pasado|hace (\w+ )?(anos|meses|semanas)|"
+    r"миналата година|преди (\w+ )?(години|месеца|седмици))\b)"
+    r"(?!( \w+){0,8} ((book|schedule|make) (an |a )?(appointment|appt|follow up|check up|review)|follow up|"
+    r"(pedir|una|la) cita|termin|kontrolltermin|запиша час|час при)\b)"
+)
+# Where someone stands ("on the bridge") is a crisis unless they are asking the way.
+_NOT_ASKING_THE_WAY = (r"(?!( \w+){0,6} (where|which way|which exit|entrance|wo|wie komme|eingang|praxis|"
+                       r"donde|como llego|entrada|clinica|къде|как да стигна|входа|клиниката)\b)")
+
 _GONE = (r"(wont|will not|might not|may not) be (here|around|alive) (tomorrow|anymore|any more|much longer|after tonight|by (morning|tomorrow|the weekend|next week))\b"
          r"(?!( \w+){0,6} (appointment|appt|reschedule|move|cancel|book|visit|checkup|check up|clinic|doctor)\b)")
 
@@ -84,7 +98,7 @@ _SUICIDAL = {
         r"\b(jump|jumping|throw myself|throwing myself) (off|from|in front of) (\w+ ){0,2}(bridge|roof|rooftop|building|balcony|cliff|tower|train|bus|truck|lorry|window|car park|parking garage)\b",
         r"\b(im|i am) (standing |sitting )?(on|at) (the|a|top of the) (bridge|roof|rooftop|ledge|edge|cliff|balcony|tracks)( \w+){0,6} (jump|jumping)\b",
         r"\b(im|i am) (standing |sitting )?on (the|a) (ledge|edge of (the|a) (roof|bridge|building|cliff))\b",
-        r"\b(im|i am) (standing|sitting) on (the|a) (roof|rooftop|bridge|railway tracks|tracks)\b", r"\b(im|i am) on (the|a) (bridge|roof|rooftop|ledge) (right )?now\b",
+        r"\b(im|i am) (standing|sitting) on (the|a) (roof|rooftop|bridge|railway tracks|tracks)\b" + _NOT_ASKING_THE_WAY, r"\b(im|i am) on (the|a) (bridge|roof|rooftop|ledge) (right )?now\b",
         r"\b(step|stepping|walk|walking|lie|lying) (myself )?in front of (a|the) (train|bus|truck|lorry)\b",
         # Online slang that avoids the filtered words.
         r"\bunaliv\w*", r"\bsewer ?s(l|w)?ide\b", r"\bsuey ?side\b",
@@ -118,7 +132,7 @@ _SUICIDAL = {
         r"\b(off|offing) (my ?self|him ?self|her ?self)\b",
         # Pills put aside for the purpose.
         rf"\b(stockpil\w*|saved up|saving up|hoard\w*)( \w+){{0,2}} {_MEDS_EN}\b", rf"\b{_MEDS_EN}( \w+){{0,2}} (saved up|stockpiled|counted out|lined up)\b",
-        r"\b(this is|its) my way of saying goodbye\b", r"\bgoodbye everyone\b", r"\blast message (ill|i will|i ll) (ever )?send\b",
+        r"\b(this is|its) my way of saying goodbye\b", r"\bgoodbye everyone\b(?! (at|in|from|here)\b)", r"\blast message (ill|i will|i ll) (ever )?send\b",
         # "ctb" is "catch the bus"; only with a time or a decision.
         r"\bctb (tonight|today|now|soon|rn)\b", r"\b(going to|gonna|want to|wanna|ready to|decided to|plan to) ctb\b",
     ],
@@ -140,7 +154,7 @@ _SUICIDAL = {
         # Jumping or the train; "ich springe kurz rein" has no height after it.
         r"\b(spring\w*|sturz\w* mich|werf\w* mich|schmeiss\w* mich)( \w+){0,3} (vom|von der|von dem|von einer|von einem|aus dem) (dach|brucke|balkon|hochhaus|fenster|klippe|turm|parkhaus|felsen)\b",
         r"\b(vom|von der|von einer|aus dem) (dach|brucke|balkon|hochhaus|fenster|klippe)( \w+){0,2} (springen|zu springen|sturzen|werfen)\b",
-        r"\bich (stehe|steh|sitze|sitz) (gerade |jetzt |hier |schon )?(auf (der|dem|einer|einem) (brucke|dach|hochhaus|klippe|gelander)|(an|auf) den (gleisen|bahngleisen))\b",
+        r"\bich (stehe|steh|sitze|sitz) (gerade |jetzt |hier |schon )?(auf (der|dem|einer|einem) (brucke|dach|hochhaus|klippe|gelander)|(an|auf) den (gleisen|bahngleisen))\b" + _NOT_ASKING_THE_WAY,
         r"\b(werfe|werf|schmeisse|schmeiss|lege|leg|stelle)( \w+)? mich( \w+){0,2} vor (den|einen|die|eine|das) (zug|bahn|u bahn|s bahn|auto|lkw|laster|bus)\b",
         r"\bvor (den|einen) (zug|bus|lkw)( \w+)? (zu )?(springen|werfen|legen)\b",
         r"\babschiedsbrief\b", r"\b(das|dies|hier) ist mein (letzter )?abschied\b",
@@ -153,7 +167,7 @@ _SUICIDAL = {
         r"\b(mude|satt) (vom|des) leben", r"\bohne mich (besser|leichter)\b", r"\bniemand (wurde|wird) mich vermissen\b",
         r"\bvor mir selbst( \w+)? (nicht )?sicher\b", r"\bsicher fuhlen vor mir selbst\b",
         r"\b(einschlafen|schlafen) und nie (wieder|mehr) aufwachen\b",
-        r"\b(sitze|sitz|stehe|steh) (gerade |jetzt |hier )?am gleis\b", r"\bstrick\b",
+        r"\b(sitze|sitz|stehe|steh) (gerade |jetzt |hier )?am gleis\b" + _NOT_ASKING_THE_WAY, r"\bstrick\b",
         r"\b(schlucke|schluck|nehme|geschluckt|genommen)( \w+){0,2} alles( \w+){0,4} (schrank|medizinschrank|hausapotheke|arzneischrank)\b",
     ],
     "es": [
@@ -182,7 +196,7 @@ _SUICIDAL = {
         r"\bno despertar(me)? (nunca|jamas)\b", r"\bdormir(me)? para siempre\b",
         r"\bse mata\b(?! (a|trabajando|de|por)\b)", r"\b(no estoy|no me siento) a salvo( conmigo mism[oa])?\b",
         r"\b(la|una) (cuerda|soga) (preparada|lista)\b",
-        r"\b(estoy|me encuentro) (sentad[oa] |parad[oa] |subid[oa] )?(en|a) (el puente|la azotea|las vias|la cornisa)\b",
+        r"\b(estoy|me encuentro) (sentad[oa] |parad[oa] |subid[oa] )?(en|a) (el puente|la azotea|las vias|la cornisa)\b" + _NOT_ASKING_THE_WAY,
         r"\b(tomar|tragar|tomarme|tragarme|tome|trague)( \w+){0,2} (todo|todas)( \w+){0,4} botiquin\b",
     ],
     "bg": [
@@ -196,7 +210,7 @@ _SUICIDAL = {
         r"\bпо добре (да съм|да бях|би било да съм) (мъртъв|мъртва|умрял|умряла)\b",
         r"\b(скоча|скочи|скачам|скача|хвърля|хвърли)( \w+){0,2} (от|под) (моста|мост|терасата|тераса|балкона|покрива|блока|сградата|скалата|прозореца|етажа|влака|колите)\b",
         # On the bridge or the roof, tired of life, better gone, a rope, a farewell letter.
-        r"\b(стоя|седя|качих се|качен|качена) на (моста|покрива|терасата|перваза|релсите|ръба)\b",
+        r"\b(стоя|седя|качих се|качен|качена) на (моста|покрива|терасата|перваза|релсите|ръба)\b" + _NOT_ASKING_THE_WAY,
         r"\b(писна|омръзна) ми (от живота|да живея)\b", r"\bуморих се (да живея|от живота)\b", r"\bуморен\w* (съм )?от живота\b",
         r"\bпо добре (без мен|да ме (няма|нямаше))\b", r"\bприключ\w* с живота\b", r"\bвсичко е безсмислено\b",
         r"\bне виждам (никакъв )?смисъл (в живота|да живея|от живота)\b",
@@ -345,7 +359,7 @@ _RADIATING = {
 }
 _NOT_BREATHING = {
     "en": [
-        r"\b(cant|cannot|can not|cnt|unable to|struggling to|hard to|barely) (breathe|breath|breth|get air)\b",
+        r"\b(cant|cannot|can not|cnt|unable to|struggling to|hard to|barely) (breathe|breath|breth|get air)\b(?! (through|out of|with) (my|his|her|the) nose\b)",
         r"\b(not|isnt|stopped|is not|hes not|shes not|wont start) breath(ing|in)\b",
         r"\bgasping\b", r"\b(turning|turned|lips are|lips) blue\b", r"\bblue lips\b", r"\bchoking\b",
         r"\b(lips|face) (are |is |went |turned |look |looks )(blue|dusky|purple)\b", r"\bbarely breathing\b", r"\bstruggling for (air|breath)\b",
@@ -376,7 +390,7 @@ _NOT_BREATHING = {
 }
 _STROKE = {
     "en": [
-        r"\b(having|had|has|is having|think (im|shes|hes|its) having) a stroke\b",
+        r"\b(having|had|has|is having|think (im|shes|hes|its) having) a stroke\b" + _NOT_HISTORY_OR_BOOKING,
         r"\bstroke (symptoms|signs)\b", r"\bsigns of (a )?stroke\b",
         r"\b(face|mouth) (is |looks |seems |went |has gone |has )?(drooping|droopy|dropping|dropped|drooped|numb|crooked)\b", r"\bdrooping (face|mouth|smile)\b",
         r"\bslurr(ed|ing|y)( (his|her|my|their) )?( speech| words)?\b", r"\bspeech (is )?slurred\b",
@@ -390,7 +404,7 @@ _STROKE = {
     ],
     "de": [
         # The stroke unit ("Schlaganfall-Station") is a place to ask about, not an emergency.
-        r"\bschlaganfall\b(?! (station|einheit|abteilung|vorsorge|risiko|reha|nachsorge)\b)", r"\bhirnschlag\b",
+        r"\bschlaganfall\b(?! (station|einheit|abteilung|vorsorge|risiko|reha|nachsorge)\b)" + _NOT_HISTORY_OR_BOOKING, r"\bhirnschlag\b",
         r"\bgesicht hangt\b", r"\bmundwinkel hangt\b", r"\bhangt (sein|ihr|das) (gesicht|mundwinkel)\b",
         r"\bverwaschen\w* sprache\b", r"\bspricht (plotzlich )?verwaschen\b", r"\blallt plotzlich\b",
         r"\bhalbseitig\w* (lahm|taub|gelahmt)", r"\bkann (den|meinen|seinen|ihren) arm nicht (mehr )?(bewegen|heben)\b",
@@ -400,7 +414,7 @@ _STROKE = {
     "es": [
         # "derrame" alone is also a joint or pleural effusion; the stroke unit is a place.
         r"\bderrame cerebral\b", r"\b(tiene|tenga|le dio|le ha dado|sufre|sufrio|esta teniendo|le esta dando) un derrame\b(?! (pleural|articular|en (la|el) (rodilla|ojo|codo|tobillo|hombro)))",
-        r"\b" + _not_after("unidad de", "unidades de") + r"ictus\b", r"\baccidente cerebrovascular\b", r"\bembolia\b",
+        r"\b" + _not_after("unidad de", "unidades de") + r"ictus\b" + _NOT_HISTORY_OR_BOOKING, r"\baccidente cerebrovascular\b", r"\bembolia\b",
         r"\b(cara|boca) (caida|torcida|se le cae)\b", r"\bse le cae (la cara|la boca|un lado)\b",
         r"\bhabla (arrastrada|rara de repente|torpe)\b", r"\barrastra (las )?palabras\b",
         r"\bno (puede|puedo) mover (el|un|mi|su) (brazo|lado|pierna)\b",
@@ -410,7 +424,7 @@ _STROKE = {
     ],
     "bg": [
         # "отделение за инсулт" (a stroke unit) and rehab "след инсулт" are places and history.
-        r"\b" + _not_after("за", "след") + r"инсулт\b",
+        r"\b" + _not_after("за", "след") + r"инсулт\b" + _NOT_HISTORY_OR_BOOKING,
         r"\bувисна\w*( \w+){0,2} (лицето|устата|ъгълът|половината|едната страна)\b",
         r"\b(лицето|устата|ъгълът на устата)( \w+){0,2} (увисна|увиснал\w*|е изкривен\w*|се изкриви|изкриви)\b",
         r"\bизкривен\w* (лице|уста)\b",
@@ -449,7 +463,9 @@ _ANAPHYLAXIS = {
 _SEIZURE = {
     "en": [
         # The seizure medication, review or action plan is a routine request.
-        r"\b(?<!anti )seiz(ure|ures)\b(?! (medication|medications|meds|medicine|tablets|pills|review|clinic|diary|plan|action plan|free|disorder|nurse|specialist|appointment|prescription|control|history)\b)",
+        # "kids with seizures" or "medication for seizures" is about the condition.
+        r"\b" + _not_after("anti", "with", "for", "about", "of") + r"seiz(ure|ures)\b(?! (medication|medications|meds|medicine|tablets|pills|review|clinic|diary|plan|action plan|free|disorder|nurse|specialist|appointment|prescription|control|history)\b)"
+        + _NOT_HISTORY_OR_BOOKING,
         r"\bseizing\b", r"\b(having|had|has|is having) a fit\b",
         # "thanks for fitting me in" is booking talk.
         r"\b(hes|shes|is|are|keeps|started|been|still|theyre) fitting\b(?! (me|us|him|her|them|in|into)\b)",
@@ -465,12 +481,12 @@ _SEIZURE = {
     "es": [
         # Also English "convulsing"; "el medicamento para las convulsiones" and an
         # "anti convulsant" are prescription questions.
-        r"\b" + _not_after("anti", "para las", "para", "contra las") + r"convuls", r"\bataque epileptico\b", r"\bcrisis epileptica\b",
+        r"\b" + _not_after("anti", "para las", "para", "contra las") + r"convuls\w*\b" + _NOT_HISTORY_OR_BOOKING, r"\bataque epileptico\b", r"\bcrisis epileptica\b",
         r"\b(temblando|sacudiendose|con espasmos|espasmos)( \w+){0,4} no (responde|reacciona)\b",
     ],
     "bg": [
         # "гърч в крака" is a leg cramp.
-        r"\bгърч(ове|а|ът)?\b(?! (в|на) (крака|прасеца|прасците|стомаха|мускула))", r"\bгърчи се\b", r"\bсе гърчи\b",
+        r"\bгърч(ове|а|ът)?\b(?! (в|на) (крака|прасеца|прасците|стомаха|мускула))" + _NOT_HISTORY_OR_BOOKING, r"\bгърчи се\b", r"\bсе гърчи\b",
         r"\bепилептич\w* (припадък|пристъп|криза)\b", r"\bконвулси",
         # Latin transliteration.
         r"\b(se )?(gurchi|garchi)\b", r"\b(gurch|garch)\b",
@@ -540,10 +556,10 @@ _SEVERE_BLEEDING = {
 _CARDIAC_ALONE = {
     # "What are the symptoms of a heart attack?" asks for medical information (private);
     # "he has symptoms of a heart attack" is an emergency.
-    "en": [r"\b" + _not_after("the symptoms of a", "the signs of a") + r"heart attack\b", r"\bcardiac arrest\b"],
-    "de": [r"\bherzinfarkt\b", r"\bherzstillstand\b"],
-    "es": [r"\b" + _not_after("los sintomas de un", "los sintomas del") + r"infarto\b", r"\bataque al corazon\b", r"\bparo cardiaco\b"],
-    "bg": [r"\b" + _not_after("симптомите на", "признаците на") + r"инфаркт\b", r"\bсърдечен (удар|арест)\b", r"\bспиране на сърцето\b"],
+    "en": [r"\b" + _not_after("the symptoms of a", "the signs of a") + r"heart attack\b" + _NOT_HISTORY_OR_BOOKING, r"\bcardiac arrest\b"],
+    "de": [r"\bherzinfarkt\b" + _NOT_HISTORY_OR_BOOKING, r"\bherzstillstand\b"],
+    "es": [r"\b" + _not_after("los sintomas de un", "los sintomas del") + r"infarto\b" + _NOT_HISTORY_OR_BOOKING, r"\bataque al corazon\b", r"\bparo cardiaco\b"],
+    "bg": [r"\b" + _not_after("симптомите на", "признаците на") + r"инфаркт\b" + _NOT_HISTORY_OR_BOOKING, r"\bсърдечен (удар|арест)\b", r"\bспиране на сърцето\b"],
 }
 
 
