@@ -64,6 +64,7 @@ EVENTS = (
     "verify", "labelled", "review_dismissed", "retention_purged", "forgotten", "model_activated",
     "model_refused", "login", "login_failed", "logout", "session_expired", "account_created",
     "account_changed",
+    "report_viewed", "report_exported", "notice_created", "notice_changed", "notice_ended", "surge_alert",
 )
 SYSTEM = "system"
 # What a list of entries may show: metadata, never the sealed payload.

@@ -1,4 +1,5 @@
-"""One SQLAlchemy database for the audit log, cases and the notice outbox.
+"""One SQLAlchemy database for the audit log, cases, the notice outbox, and the inbox's
+message counts, incident notices and surge alerts.
 
 SQLite by default (a file under var/), PostgreSQL through one URL in
 TRIAGE_DB_URL. Written in SQLAlchemy 2.0 style (Core, `future=True`).
@@ -155,6 +156,42 @@ console_login_failures = Table(
     Column("username", String(64), nullable=False, index=True),
     Column("client", String(64), nullable=False, index=True),
     Column("ts", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Inbox reports and surge alerts (triage/counts.py, inbox_report.py, surge.py): one row per
+# patient message the bot handled, with its decision, channel, language and times only.
+# No text, no sender, no case: a report or a surge check never needs to open anything sealed.
+message_counts = Table(
+    "message_counts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),  # when the message arrived
+    Column("channel", String(32), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("decision", String(16), nullable=False),  # answer | private | crisis
+    Column("reply_ms", Integer),  # from arrival to the bot's reply being built
+)
+
+# Incident notices (triage/incidents.py): an admin's short text per language, appended to
+# the chosen replies while active. Not PHI; validated and length-limited.
+incident_notices = Table(
+    "incident_notices", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("scope", String(16), nullable=False),  # routine | escalation | public | all
+    Column("texts", Text, nullable=False),  # JSON {en, de, es, bg}
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Surge alerts sent (triage/surge.py): figures only, for the cooldown and the console banner.
+surge_alerts = Table(
+    "surge_alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),
+    Column("reasons", String(64), nullable=False),  # volume, crisis_share, private_share
+    Column("figures", Text, nullable=False),  # JSON: counts and shares, never text
 )
 
 _engines: Dict[str, Engine] = {}

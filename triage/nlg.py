@@ -26,7 +26,7 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from triage import DECISION_ANSWER, handoff
+from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, counts, handoff
 from triage.decision import of_parse_data
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,12 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
         triage = of_parse_data(message.parse_data if message else None)
         text = (message.text if message else "") or ""
         channel = tracker.get_latest_input_channel() or "unknown"
-        if utter_action == ESCALATE or triage["decision"] != DECISION_ANSWER:
+        escalating = utter_action == ESCALATE or triage["decision"] != DECISION_ANSWER
+        # The one place each handled message meets its decision: counted for the inbox reports
+        # (in memory; written in batches, never failing or slowing the turn).
+        counts.from_tracker(tracker, (DECISION_CRISIS if triage["decision"] == DECISION_CRISIS else DECISION_PRIVATE)
+                            if escalating else DECISION_ANSWER, channel, triage.get("language"))
+        if escalating:
             if utter_action == ANSWER:
                 # Only the core fallback, or an "/intent" shortcut sent through Rasa's
                 # token-protected HTTP API, gets here (the channels turn a patient's shortcut

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
-from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, intents
+from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, incidents, intents
 from triage.clinic import DAYS, Clinic, Ranges
 from triage.language import SUPPORTED
 from triage.text import fold
@@ -22,6 +22,7 @@ from triage.text import fold
 _PHRASES = Path(__file__).with_name("replies.yml")
 # out_of_scope replies that depend on why the message could not be read
 _INPUT_REASONS = ("empty", "attachment_only", "no_text", "too_long", "unsupported_language")
+_PUBLIC_KEYS = ("public_private", "public_crisis", "public_dm_us", "public_dm_us_crisis")
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +49,10 @@ class Replies:
             template = template.get(self.language) or template[self.clinic.default_language]
         facts = self._facts()
         facts.update(extra)
-        return template.format_map(facts).strip()
+        text = template.format_map(facts).strip()
+        if key in _PUBLIC_KEYS:  # public comment and mention replies: the one place they are built
+            return incidents.append_to(text, incidents.PUBLIC, self.language, self.clinic.default_language)
+        return text
 
     def _facts(self) -> _Facts:
         c, lang = self.clinic, self.language
@@ -190,10 +194,17 @@ def _asked_day(text: str, today: dt.date) -> Optional[dt.date]:
 
 def reply_for(triage: Mapping[str, Any], text: str = "", clinic: Optional[Clinic] = None,
               today: Optional[dt.date] = None) -> str:
-    """The reply to one triaged message, in the message's language."""
+    """The reply to one triaged message, in the message's language, with any active
+    incident notice for its kind of reply after it (triage/incidents.py)."""
     clinic = clinic or clinic_config.current()
-    language = triage.get("language") or clinic.default_language
-    replies = Replies(clinic, language)
+    replies = Replies(clinic, triage.get("language") or clinic.default_language)
+    escalated = triage.get("decision") in (DECISION_CRISIS, DECISION_PRIVATE) or triage.get("intent") in intents.ESCALATING
+    return incidents.append_to(_reply(triage, text, replies, today),
+                               incidents.ESCALATION if escalated else incidents.ROUTINE,
+                               replies.language, clinic.default_language)
+
+
+def _reply(triage: Mapping[str, Any], text: str, replies: Replies, today: Optional[dt.date]) -> str:
     decision, intent = triage.get("decision"), triage.get("intent")
     if decision == DECISION_CRISIS:
         return replies.phrase("crisis")
