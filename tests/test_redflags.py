@@ -310,6 +310,9 @@ MORE_PHRASINGS = [
     ('my son had a seizure 5 minutes ago and is still drowsy', 'seizure'),
     ('my dad is having a heart attack, should I book an ambulance?', 'chest_pain'),
     ('ich glaube, mein Vater hat gerade einen Herzinfarkt', 'chest_pain'),
+    ('Mein Mann hat einen Herzinfarkt, er kann nicht zum Termin kommen', 'chest_pain'),
+    ('mi madre tiene un infarto, tengo que cancelar la cita', 'chest_pain'),
+    ('estoy en el puente, díganle a la clínica que lo siento', 'suicidal_ideation'),
 ]
 ALL_CRISIS = CRISIS + OVERDOSE_TAKEN_OR_THIRD_PERSON + EMERGENCY_TOLD_BY_SOMEONE_ELSE + IDIOMS + SLANG_AND_GOODBYES + BULGARIAN + MORE_PHRASINGS
 

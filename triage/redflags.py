@@ -65,18 +65,20 @@ _QTY_ES = (rf"(todas|todos|toda|todo|muchas|demasiadas|un punado|(un|el|una|la) 
            rf"{_COUNT}|diez|veinte|treinta|cuarenta|cincuenta|cien)")
 
 # A single word for an event ("seizure", "heart attack", "Schlaganfall") followed by a past
-# time or a booking is history or a follow-up, not an emergency happening now. Only the
+# time or a request for a follow-up is history, not an emergency happening now ("he has a
+# heart attack, I must cancel the appointment" still fires: only booking one counts). Only the
 # bare words get these; descriptions ("shaking and won't respond") never do.
 _NOT_HISTORY_OR_BOOKING = (
     r"(?!( \w+){0,4} ((\w+ )?(years?|months?|weeks?) ago|last (year|month|week)|in (19|20)\d\d|as a (child|kid|baby)|"
     r"letztes jahr|letzten (monat|jahr)|vor (\w+ )?(jahren|monaten|wochen)|el ano pasado|hace (\w+ )?(anos|meses|semanas)|"
     r"миналата година|преди (\w+ )?(години|месеца|седмици))\b)"
     r"(?!( \w+){0,8} ((book|schedule|make) (an |a )?(appointment|appt|follow up|check up|review)|follow up|"
-    r"(pedir|una|la) cita|termin|kontrolltermin|запиша час|час при)\b)"
+    r"pedir (una )?cita|cita de (control|seguimiento)|termin (vereinbaren|buchen|machen)|kontrolltermin|nachsorgetermin|"
+    r"запиша час|контролен преглед)\b)"
 )
 # Where someone stands ("on the bridge") is a crisis unless they are asking the way.
-_NOT_ASKING_THE_WAY = (r"(?!( \w+){0,6} (where|which way|which exit|entrance|wo|wie komme|eingang|praxis|"
-                       r"donde|como llego|entrada|clinica|къде|как да стигна|входа|клиниката)\b)")
+_NOT_ASKING_THE_WAY = (r"(?!( \w+){0,6} (where|which way|which exit|entrance|wo|wie komme|eingang|"
+                       r"donde|como llego|entrada|къде|как да стигна|входа)\b)")
 
 _GONE = (r"(wont|will not|might not|may not) be (here|around|alive) (tomorrow|anymore|any more|much longer|after tonight|by (morning|tomorrow|the weekend|next week))\b"
          r"(?!( \w+){0,6} (appointment|appt|reschedule|move|cancel|book|visit|checkup|check up|clinic|doctor)\b)")
