@@ -313,6 +313,7 @@ MORE_PHRASINGS = [
     ('Mein Mann hat einen Herzinfarkt, er kann nicht zum Termin kommen', 'chest_pain'),
     ('mi madre tiene un infarto, tengo que cancelar la cita', 'chest_pain'),
     ('estoy en el puente, díganle a la clínica que lo siento', 'suicidal_ideation'),
+    ("i won't be here tomorrow. tell the doctor thank you for everything", 'suicidal_ideation'),
 ]
 ALL_CRISIS = CRISIS + OVERDOSE_TAKEN_OR_THIRD_PERSON + EMERGENCY_TOLD_BY_SOMEONE_ELSE + IDIOMS + SLANG_AND_GOODBYES + BULGARIAN + MORE_PHRASINGS
 

@@ -81,7 +81,7 @@ _NOT_ASKING_THE_WAY = (r"(?!( \w+){0,6} (where|which way|which exit|entrance|wo|
                        r"donde|como llego|entrada|къде|как да стигна|входа)\b)")
 
 _GONE = (r"(wont|will not|might not|may not) be (here|around|alive) (tomorrow|anymore|any more|much longer|after tonight|by (morning|tomorrow|the weekend|next week))\b"
-         r"(?!( \w+){0,6} (appointment|appt|reschedule|move|cancel|book|visit|checkup|check up|clinic|doctor)\b)")
+         r"(?!( \w+){0,6} (appointment|appt|reschedule|move|cancel|book|visit|checkup|check up)\b)")
 
 _SUICIDAL = {
     "en": [
