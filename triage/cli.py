@@ -296,9 +296,10 @@ def console_command(args, out: IO[str]) -> int:
     if args.action == "serve":
         from triage.console.app import Settings, serve
 
+        import dataclasses
+
         settings = Settings.from_env()
-        serve(Settings(host=args.host or settings.host, port=args.port or settings.port,
-                       idle_minutes=settings.idle_minutes, secure_cookies=settings.secure_cookies))
+        serve(dataclasses.replace(settings, host=args.host or settings.host, port=args.port or settings.port))
         return 0
     import getpass
 
@@ -315,6 +316,16 @@ def console_command(args, out: IO[str]) -> int:
     if args.action in ("disable", "enable"):
         accounts.set_active(args.username, args.action == "enable", actor)
         out.write(f"account {args.username} {args.action}d\n")
+        return 0
+    if args.action == "reset-totp":
+        from triage.console.accounts import ADMIN, AccountError
+        from triage.console.totp import SecondFactor
+
+        admin = accounts.get(args.admin)
+        if not (admin and admin["active"] and admin["role"] == ADMIN):
+            raise AccountError(f"--admin {args.admin!r} is not an active admin account")
+        SecondFactor(accounts).reset(args.username, f"admin:{admin['username']}")
+        out.write(f"second factor of {args.username} reset; it enrols again at its next sign-in\n")
         return 0
     password = _read_password(args.password_stdin)
     if args.action == "add-user":
@@ -472,6 +483,10 @@ def main(argv: Optional[list] = None) -> int:
     console_sub.add_parser("users", help="list accounts")
     for name in ("disable", "enable"):
         console_sub.add_parser(name, help=f"{name} an account").add_argument("username")
+    p_reset_totp = console_sub.add_parser("reset-totp", help="remove an account's second factor (audited); "
+                                                             "it enrols again at its next sign-in")
+    p_reset_totp.add_argument("username")
+    p_reset_totp.add_argument("--admin", required=True, help="the admin account doing this")
 
     p_worker = sub.add_parser("worker", help="run the handoff worker")
     p_worker.add_argument("--once", action="store_true", help="one pass, then exit")

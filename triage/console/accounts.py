@@ -158,9 +158,10 @@ class Accounts:
 
     def authenticate(self, username: str, password: str, client: str) -> Optional[Dict[str, Any]]:
         """The account when the password is right; None when not. Raises SignInThrottled
-        after too many failures, without checking the password at all."""
+        after too many failures, without checking the password at all. The caller clears the
+        failures (clear_failures) once every factor has passed."""
         username = (username or "").strip().lower()[:64]
-        retry_after = self._throttled(username, client)
+        retry_after = self.throttled(username, client)
         if retry_after:
             self.audit.append("login_failed", actor="console", outcome="throttled",
                               details={"username": username, "client": client})
@@ -168,19 +169,26 @@ class Accounts:
         account = self.get(username) if username else None
         ok = check_password(password or "", account["password_hash"] if account else _dummy_hash())
         if not (ok and account and account["active"]):
-            with self.engine.begin() as connection:
-                connection.execute(insert(db.console_login_failures).values(
-                    username=username, client=client[:64], ts=utcnow()))
+            self.record_failure(username, client)
             outcome = "disabled" if ok and account else "bad_credentials"
             self.audit.append("login_failed", actor="console", outcome=outcome,
                               details={"username": username, "client": client})
             return None
+        return account
+
+    def record_failure(self, username: str, client: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(db.console_login_failures).values(
+                username=username, client=client[:64], ts=utcnow()))
+
+    def clear_failures(self, username: str) -> None:
+        """After a complete sign-in only: a right password alone must not reset the count of
+        wrong second-factor codes."""
         with self.engine.begin() as connection:
             connection.execute(delete(db.console_login_failures).where(
                 db.console_login_failures.c.username == username))
-        return account
 
-    def _throttled(self, username: str, client: str) -> int:
+    def throttled(self, username: str, client: str) -> int:
         """Seconds until the next attempt is allowed; 0 when it is allowed now."""
         window = dt.timedelta(minutes=self.throttle.window_minutes)
         since = utcnow() - window

@@ -8,7 +8,11 @@ the Content-Security-Policy allows nothing from anywhere else.
 
 Access: `staff` works cases; `admin` also reviews training data, manages
 accounts and may export the audit log decrypted; `auditor` sees the audit
-log's metadata and the chain's verify status only.
+log's metadata and the chain's verify status only. Admins and auditors (and
+staff with TRIAGE_CONSOLE_TOTP_STAFF=1) need a second factor (totp.py): until
+they have enrolled, every page sends them to the enrolment page; once they
+have, signing in takes the password and then a code, and there is no session
+before both passed.
 """
 from __future__ import annotations
 
@@ -16,9 +20,11 @@ import asyncio
 import datetime as dt
 import functools
 import hmac
+import json
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
@@ -34,6 +40,8 @@ from triage.cases import OUTCOMES, CaseError
 from triage.db import utcnow
 from triage.console.accounts import ADMIN, AUDITOR, ROLES, STAFF, AccountError, Accounts, SignInThrottled
 from triage.console.sessions import Expired, Session, Sessions
+from triage.console.totp import SecondFactor
+from triage.keys import DecryptionError
 from triage.language import SUPPORTED
 from triage.review import Label, ReviewError
 
@@ -42,6 +50,10 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 COOKIE = "triage_console"
 LOGIN_COOKIE = "triage_console_login"  # CSRF token of the sign-in form, before there is a session
+# Between the password and the code: sealed (account, deadline, CSRF token), never a session.
+SECOND_FACTOR_COOKIE = "triage_console_2fa"
+SECOND_FACTOR_SECONDS = 300
+SECOND_FACTOR_AAD = "console-second-factor"
 POLL_HEADER = "X-Console-Poll"  # background refresh: does not count as activity
 CASE_WORKERS, AUDIT_READERS = (STAFF, ADMIN), (AUDITOR, ADMIN)
 REPLY_CHANNELS = ("facebook", "x")
@@ -60,6 +72,7 @@ NOTICES = {
                         "conversation back when it is.",
     "labelled": "Added to the training data. Retrain with `make train` (the safety gate decides).",
     "dismissed": "Item dismissed.", "account_created": "Account created.", "account_changed": "Account updated.",
+    "totp_reset": "Second factor reset: the account sets it up again at its next sign-in.",
 }
 
 
@@ -69,13 +82,15 @@ class Settings:
     port: int = 5080
     idle_minutes: float = 15
     secure_cookies: bool = False  # set behind TLS; also set when the request arrived over https
+    totp_staff: bool = False  # staff need a second factor too (admins and auditors always do)
 
     @classmethod
     def from_env(cls) -> "Settings":
         return cls(host=os.environ.get("TRIAGE_CONSOLE_HOST", cls.host),
                    port=int(os.environ.get("TRIAGE_CONSOLE_PORT", cls.port)),
                    idle_minutes=float(os.environ.get("TRIAGE_CONSOLE_IDLE_MINUTES", cls.idle_minutes)),
-                   secure_cookies=os.environ.get("TRIAGE_CONSOLE_SECURE_COOKIES", "") in ("1", "true", "yes"))
+                   secure_cookies=os.environ.get("TRIAGE_CONSOLE_SECURE_COOKIES", "") in ("1", "true", "yes"),
+                   totp_staff=os.environ.get("TRIAGE_CONSOLE_TOTP_STAFF", "") in ("1", "true", "yes"))
 
 
 async def blocking(fn: Callable, *args, **kwargs):
@@ -88,6 +103,7 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
     app.config.KEEP_ALIVE_TIMEOUT = 30
     accounts = Accounts(svc.audit)
     sessions = Sessions(svc.audit.engine, idle_minutes=settings.idle_minutes)
+    second_factor = SecondFactor(accounts, staff_required=settings.totp_staff)
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                    undefined=jinja2.StrictUndefined)
     app.static("/static", str(HERE / "static"))
@@ -124,7 +140,11 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
         given = given or request.headers.get("x-csrf-token") or ""
         return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
-    def requires(*roles: str):
+    def needs_enrolment(session: Session) -> bool:
+        return second_factor.required(session.role) and not second_factor.enrolled(session.username)
+
+    def requires(*roles: str, enrolling: bool = False):
+        """``enrolling``: the route is reachable before a required second factor is set up."""
         def decorate(handler):
             @functools.wraps(handler)
             async def guarded(request: Request, *args, **kwargs):
@@ -138,6 +158,10 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
                     return response.redirect("/login?" + urlencode(query))
                 if session.role not in roles:
                     return error(request, 403, "Your role does not give access to this page.")
+                if not enrolling and needs_enrolment(session):
+                    if request.method == "GET" and not request.path.startswith("/api/"):
+                        return response.redirect("/totp/enrol")
+                    return error(request, 403, "Set up your second factor first.")
                 if request.method == "POST" and not csrf_ok(request, session.csrf):
                     return error(request, 403, "This form expired or did not come from this console. "
                                                "Reload the page and try again.")
@@ -220,17 +244,102 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
             return resp
         if account is None:
             return login_page(request, 401, "Wrong username or password.")
+        if second_factor.enrolled(account["username"]):
+            pending = {"username": account["username"], "until": time.time() + SECOND_FACTOR_SECONDS,
+                       "csrf": secrets.token_urlsafe(32), "next": form.get("next") or "",
+                       "password_changed_at": account["password_changed_at"].isoformat()}
+            resp = response.redirect("/login/code")
+            set_cookie(request, resp, SECOND_FACTOR_COOKIE, svc.keys.seal(json.dumps(pending),
+                       aad=SECOND_FACTOR_AAD).token, max_age=SECOND_FACTOR_SECONDS)
+            set_cookie(request, resp, LOGIN_COOKIE, "", max_age=0)
+            return resp
+        return start_session(request, account, client, form.get("next") or "", "password")
+
+    def start_session(request: Request, account: Dict[str, Any], client: str, next_path: str,
+                      factors: str) -> response.HTTPResponse:
         sessions.end(request.cookies.get(COOKIE))  # a new session id at every sign-in
         sessions.purge_expired()  # housekeeping here, so no other process has to
+        accounts.clear_failures(account["username"])
         accounts.purge_failures()
         token, session = sessions.create(account["username"])
-        svc.audit.append("login", actor=actor(session), details={"client": client})
-        next_path = form.get("next") or ""
+        svc.audit.append("login", actor=actor(session), outcome=factors, details={"client": client})
         safe_next = next_path.startswith("/") and not next_path.startswith("//") and "\\" not in next_path
         resp = response.redirect(next_path if safe_next else home(session))
         set_cookie(request, resp, COOKIE, token, max_age=int(sessions.max_age.total_seconds()))
-        set_cookie(request, resp, LOGIN_COOKIE, "", max_age=0)
+        for cookie in (LOGIN_COOKIE, SECOND_FACTOR_COOKIE):
+            set_cookie(request, resp, cookie, "", max_age=0)
         return resp
+
+    def pending_sign_in(request: Request) -> Optional[Dict[str, Any]]:
+        """The password step's sealed state when it is still valid: in time, and the account still
+        active with the same password."""
+        try:
+            pending = json.loads(svc.keys.open(request.cookies.get(SECOND_FACTOR_COOKIE, ""), aad=SECOND_FACTOR_AAD))
+        except (DecryptionError, ValueError):
+            return None
+        account = accounts.get(pending["username"])
+        if (pending["until"] < time.time() or not account or not account["active"]
+                or account["password_changed_at"].isoformat() != pending["password_changed_at"]):
+            return None
+        return pending
+
+    def code_page(request: Request, pending: Dict[str, Any], status: int = 200,
+                  message: Optional[str] = None) -> response.HTTPResponse:
+        return page(request, "login_code.html", status=status, login_csrf=pending["csrf"], message=message)
+
+    @app.get("/login/code")
+    async def login_code_form(request: Request):
+        pending = pending_sign_in(request)
+        if pending is None:
+            return response.redirect("/login")
+        return code_page(request, pending)
+
+    @app.post("/login/code")
+    async def login_code(request: Request):
+        form = request.form or {}
+        pending = pending_sign_in(request)
+        if pending is None:
+            return login_page(request, 401, "The sign-in took too long. Please enter your password again.")
+        if not hmac.compare_digest((form.get("csrf") or "").encode(), pending["csrf"].encode()):
+            return code_page(request, pending, 403, "The form expired. Please try again.")
+        client = request.ip or "unknown"
+        try:
+            factor = await blocking(second_factor.verify, pending["username"], form.get("code", ""), client)
+        except SignInThrottled as exc:
+            resp = code_page(request, pending, 429, str(exc))
+            resp.headers["Retry-After"] = str(exc.retry_after)
+            return resp
+        if factor is None:
+            return code_page(request, pending, 401, "That code is not right, or was already used. "
+                                                    "Enter the current code from your authenticator app.")
+        return start_session(request, accounts.get(pending["username"]), client, pending["next"],
+                             f"password+{factor}")
+
+    # -- second factor: enrolment ------------------------------------------------
+
+    def enrol_page(request: Request, session: Session, status: int = 200,
+                   message: Optional[str] = None) -> response.HTTPResponse:
+        secret = second_factor.pending_secret(session.username)
+        if secret is None:
+            return response.redirect(home(session))
+        uri, qr_svg = second_factor.provisioning(session.username, secret)
+        return page(request, "totp_enrol.html", status=status, message=message, secret=secret, uri=uri,
+                    qr_svg=qr_svg, required=second_factor.required(session.role))
+
+    @app.get("/totp/enrol")
+    @requires(*ROLES, enrolling=True)
+    async def totp_enrol_form(request: Request, session: Session):
+        return enrol_page(request, session)
+
+    @app.post("/totp/enrol")
+    @requires(*ROLES, enrolling=True)
+    async def totp_enrol(request: Request, session: Session):
+        codes = await blocking(second_factor.confirm, session.username, request.form.get("code", ""),
+                               request.ip or "unknown", actor(session))
+        if codes is None:
+            return enrol_page(request, session, 400, "That code is not right. Check the time on your phone "
+                                                     "and enter the code the app shows now.")
+        return page(request, "totp_recovery.html", codes=codes, home=home(session))
 
     @app.post("/logout")
     async def logout(request: Request):
@@ -250,7 +359,7 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
         return resp
 
     @app.post("/api/touch")
-    @requires(*ROLES)
+    @requires(*ROLES, enrolling=True)
     async def touch(request: Request, session: Session):
         # The page calls this while someone is typing or clicking, so that only real idleness signs out.
         return response.empty()
@@ -384,7 +493,8 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
     def accounts_page(request: Request, status: int = 200, message: Optional[str] = None,
                       draft: Optional[Dict[str, Any]] = None) -> response.HTTPResponse:
         return page(request, "accounts.html", status=status, message=message, accounts=accounts.list(),
-                    roles=ROLES, draft=draft or {})
+                    roles=ROLES, draft=draft or {}, enrolled=second_factor.enrolled_names(),
+                    totp_required=second_factor.required)
 
     @app.get("/accounts")
     @requires(ADMIN)
@@ -418,6 +528,12 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
     async def account_password(request: Request, session: Session, username: str):
         return await account_action(request, lambda: accounts.set_password(
             username, request.form.get("password", ""), actor(session)))
+
+    @app.post("/accounts/<username>/totp/reset")
+    @requires(ADMIN)
+    async def account_totp_reset(request: Request, session: Session, username: str):
+        return await account_action(request, lambda: second_factor.reset(username, actor(session)),
+                                    done="totp_reset")
 
     return app
 
