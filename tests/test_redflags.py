@@ -314,6 +314,8 @@ MORE_PHRASINGS = [
     ('mi madre tiene un infarto, tengo que cancelar la cita', 'chest_pain'),
     ('estoy en el puente, díganle a la clínica que lo siento', 'suicidal_ideation'),
     ("i won't be here tomorrow. tell the doctor thank you for everything", 'suicidal_ideation'),
+    ('my coworker grabbed his chest and fell down', 'chest_pain'),
+    ('мъжът ми се хвана за гърдите и падна', 'chest_pain'),
 ]
 ALL_CRISIS = CRISIS + OVERDOSE_TAKEN_OR_THIRD_PERSON + EMERGENCY_TOLD_BY_SOMEONE_ELSE + IDIOMS + SLANG_AND_GOODBYES + BULGARIAN + MORE_PHRASINGS
 
@@ -377,6 +379,8 @@ NOT_CRISIS += [
     'mi hijo tiene convulsiones febriles, ¿puedo pedir cita con el neurólogo?',
     'estoy en el puente de la calle mayor, ¿dónde está la clínica?',
     'стоя на моста, къде е входът на клиниката?',
+    'i have chest pain since i fell off my bike',
+    'паднах и ме боли в гърдите',
     "i'm tired of waiting, when is my appointment?",
     'sie ist oft ohnmächtig, ich brauche einen Termin',
     'my arm goes limp sometimes, should i see someone?',

@@ -339,7 +339,7 @@ _RADIATING = {
         r"\b(arm|arms|jaw|shoulder|left side|neck)( \w+){0,4} (numb|numbness|tingl\w*|pain|hurts|aches|aching|heavy|weak)\b",
         r"\b(numb|numbness|tingl\w*|pain|hurts|aches|aching)( \w+){0,4} (arm|arms|jaw|shoulder)\b",
         r"\b(spreading|spreads|radiating|radiates|going|goes|shooting) (down|into|to|up) (my|his|her|the) (left )?(arm|arms|jaw|shoulder|neck|back)\b",
-        r"\b(sweating|sweaty|cold sweat|clammy|short of breath|shortness of breath|cant breathe|nauseous|collapsed|grey|gray|fell|fell down|passed out|fainted|feels sick|feel sick|feels faint|feel faint)\b",
+        r"\b(sweating|sweaty|cold sweat|clammy|short of breath|shortness of breath|cant breathe|nauseous|collapsed|grey|gray|passed out|fainted|feels sick|feel sick|feels faint|feel faint)\b",
     ],
     "de": [
         r"\barm\w*( \w+){0,2} (taub|kribbelt|schmerzt|tut weh|schwer)\b", r"\b(taub|kribbel\w*)( \w+){0,4} arm\b",
@@ -356,7 +356,7 @@ _RADIATING = {
         r"\bизтръп\w*", r"\b(ръката|ръцете|ръка|челюстта|рамото)( \w+){0,2} (боли|тежи|изтръпна\w*)\b",
         r"\bболи (го |я |ме )?(и )?(лявата |дясната )?(ръката|ръка|челюстта|рамото)\b",
         r"\bстудена пот\b", r"\bизпоти\w*", r"\bпоти се\b", r"\bзадъхва\w*", r"\bне може да диша\b", r"\bнедостиг на въздух\b",
-        r"\b(стига|отива|излъчва|слиза|минава)( \w+){0,2} (до|към|в) (челюстта|ръката|рамото|лявата ръка|гърба)\b", r"\b(падна|припадна|колабира)\b",
+        r"\b(стига|отива|излъчва|слиза|минава)( \w+){0,2} (до|към|в) (челюстта|ръката|рамото|лявата ръка|гърба)\b", r"\b(припадна|колабира)\b",
     ],
 }
 _NOT_BREATHING = {
@@ -558,10 +558,22 @@ _SEVERE_BLEEDING = {
 _CARDIAC_ALONE = {
     # "What are the symptoms of a heart attack?" asks for medical information (private);
     # "he has symptoms of a heart attack" is an emergency.
-    "en": [r"\b" + _not_after("the symptoms of a", "the signs of a") + r"heart attack\b" + _NOT_HISTORY_OR_BOOKING, r"\bcardiac arrest\b"],
+    "en": [
+        r"\b" + _not_after("the symptoms of a", "the signs of a") + r"heart attack\b" + _NOT_HISTORY_OR_BOOKING,
+        r"\bcardiac arrest\b",
+        # Seen by someone else: a grab at the chest, then a fall ("chest pain since I fell" is not this).
+        r"\b(clutching|clutched|grabbed|grabbing|holding) (his|her|their) chest( \w+){0,2} (fell|collapsed|went down|dropped)\b",
+    ],
     "de": [r"\bherzinfarkt\b" + _NOT_HISTORY_OR_BOOKING, r"\bherzstillstand\b"],
-    "es": [r"\b" + _not_after("los sintomas de un", "los sintomas del") + r"infarto\b" + _NOT_HISTORY_OR_BOOKING, r"\bataque al corazon\b", r"\bparo cardiaco\b"],
-    "bg": [r"\b" + _not_after("симптомите на", "признаците на") + r"инфаркт\b" + _NOT_HISTORY_OR_BOOKING, r"\bсърдечен (удар|арест)\b", r"\bспиране на сърцето\b"],
+    "es": [
+        r"\b" + _not_after("los sintomas de un", "los sintomas del") + r"infarto\b" + _NOT_HISTORY_OR_BOOKING,
+        r"\bataque al corazon\b", r"\bparo cardiaco\b",
+    ],
+    "bg": [
+        r"\b" + _not_after("симптомите на", "признаците на") + r"инфаркт\b" + _NOT_HISTORY_OR_BOOKING,
+        r"\bсърдечен (удар|арест)\b", r"\bспиране на сърцето\b",
+        r"\b(се )?(хвана|хваща) (се )?за гърдите( \w+){0,2} (падна|припадна|колабира)\b",
+    ],
 }
 
 
