@@ -79,6 +79,8 @@ def notice(case: Mapping[str, Any], kind: str = "case_opened") -> Dict[str, Any]
 
 
 def slack_body(body: Mapping[str, Any]) -> Dict[str, Any]:
+    if "summary" in body:  # an alert, not a case
+        return {"text": body["summary"]}
     urgent = body["priority"] == URGENT
     headline = ("🚨 URGENT" if urgent else "🔒 New") + (" case (reminder: not yet claimed)" if body["type"] == "triage.case_overdue" else " case")
     link = body.get("url") or f"`{body['open']}`"
@@ -99,13 +101,18 @@ class Notifier:
         self.session = session or requests.Session()
 
     def enqueue(self, case: Mapping[str, Any], kind: str = "case_opened") -> int:
-        body = json.dumps(notice(case, kind))
+        return self.enqueue_body(kind, notice(case, kind), case["id"])
+
+    def enqueue_body(self, kind: str, body: Mapping[str, Any], case_id: Optional[str] = None) -> int:
+        """Queues ``body`` for every target (a case notice, or an alert such as triage/surge.py's,
+        which carries a ``summary`` line for Slack). Never message text."""
+        payload = json.dumps(body)
         now = utcnow()
         with self.engine.begin() as connection:
             for target in self.targets:
                 connection.execute(insert(db.outbox).values(
-                    kind=kind, case_id=case["id"], target=("slack:" if target.slack else "") + target.url,
-                    payload=body, created_at=now, attempts=0, next_attempt_at=now))
+                    kind=kind, case_id=case_id, target=("slack:" if target.slack else "") + target.url,
+                    payload=payload, created_at=now, attempts=0, next_attempt_at=now))
         return len(self.targets)
 
     def _send(self, target: Target, body: Mapping[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """Background worker: delivers queued staff notices, re-notifies urgent cases
 nobody claimed in time, resumes conversations (after a resolve, or after the
-configured idle time), and records escalations spooled while the database was
-down (triage/spool.py). `make run` starts it beside the two servers."""
+configured idle time), records escalations spooled while the database was
+down (triage/spool.py), and alerts staff to a surge of messages (triage/surge.py).
+`make run` starts it beside the two servers."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,7 @@ import os
 import time
 from typing import Dict, Optional
 
-from triage import handoff, spool
+from triage import clinic as clinic_config, handoff, spool, surge
 from triage.handoff import Services
 
 logger = logging.getLogger(__name__)
@@ -31,10 +32,20 @@ def run_once(svc: Services) -> Dict[str, int]:
     for case in svc.cases.pending_resumes():
         if handoff.resume(svc, case, case.get("resume_reason") or "resolved"):
             done["resumed"] += 1
-    if done["renotified"]:
-        # send the reminders now rather than on the next tick
+    done["surge_alerts"] = surge_check(svc)
+    if done["renotified"] or done["surge_alerts"]:
+        # send the reminders and alerts now rather than on the next tick
         done["delivered"] += svc.notifier.deliver_due()
     return done
+
+
+def surge_check(svc: Services) -> int:
+    """triage/surge.py, with clinic.yml's settings; a failure here must not stop the tick's other work."""
+    try:
+        return surge.check(svc, surge.Settings.from_clinic(clinic_config.current()))
+    except Exception as exc:  # noqa: BLE001
+        logger.error("surge check failed: %s", type(exc).__name__)
+        return 0
 
 
 def spool_failed_notice(svc: Services, spool_id: str) -> None:
