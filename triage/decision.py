@@ -137,7 +137,7 @@ def decide(
         return result(DECISION_PRIVATE, intents.as_private(best_sensitive), "sensitive_mass")
     if signals.is_disclosure:
         return result(DECISION_PRIVATE, signals.disclosure_intent(), "health_disclosure")
-    if signals.advice and signals.has_health_content:
+    if signals.advice:
         return result(DECISION_PRIVATE, intents.MEDICAL_ADVICE, "medical_advice")
 
     private_intent = intents.as_private(best_sensitive) if best_sensitive else signals.disclosure_intent()

@@ -198,6 +198,17 @@ _ADVICE = re.compile(
     r"какво (да|мога да) (пия|взема|правя|направя)|как (да )?(лекувам|се лекува|излекувам|премахна)|нормално ли е|"
     r"опасно ли е|може ли да (пия|взема|приемам)|странични ефекти (на|от)|трябва ли да се (притеснявам|тревожа)|лечение (на|за))\b"
 )
+# Requests for medical information that need no health word nearby: the phrasing alone is
+# medical ("what is the outlook for ...", "do you have information about electromyography").
+_STRONG_ADVICE = re.compile(
+    r"\b(what (are|is) the (symptoms|signs|causes|treatments?|outlook|prognosis|complications|risk factors) (of|for)|"
+    r"what causes|how (is|are) (\w+ ){1,4}(diagnosed|treated|inherited|prevented)|is (\w+ ){1,4}(inherited|hereditary|genetic|curable)|"
+    r"how many people (are|get) (affected|diagnosed)|do you have (any )?(information|info) (about|on)|"
+    r"who should (get|take|have)|how should (\w+ ){1,3}be (used|taken)|"
+    r"welche (symptome|ursachen|behandlung\w*) (hat|gibt es|bei)|ist (\w+ ){1,3}(erblich|ansteckend|heilbar)|"
+    r"cuales son los (sintomas|tratamientos|riesgos)|que causa|es (\w+ ){1,3}(hereditari[oa]|contagios[oa]|curable)|"
+    r"какви са симптомите|какво причинява|заразн\w* ли е|наследствен\w* ли е)\b"
+)
 _DATE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b(19|20)\d{2}-\d{2}-\d{2}\b")
 _LONG_NUMBER = re.compile(r"\b[a-z]{0,3}\d{6,}\b", re.IGNORECASE)
 
@@ -248,13 +259,15 @@ def analyze(text: str) -> HealthSignals:
     forms = (folded, fold_umlaut_spelling(folded))
     categories = _categories(forms)
     if not categories:
-        return HealthSignals()
+        return HealthSignals(advice=bool(_STRONG_ADVICE.search(folded)))
     without_services = tuple(_SERVICE_PHRASE.sub(" ", form) for form in forms)
+    disclosure_categories = _categories(without_services)
     return HealthSignals(
         categories=categories,
-        disclosure_categories=_categories(without_services),
+        disclosure_categories=disclosure_categories,
         personal=bool(_PERSONAL.search(folded)),
-        advice=bool(_ADVICE.search(folded)),
+        # "what should I do to book a flu shot" names a service, not a health question.
+        advice=bool(_STRONG_ADVICE.search(folded) or (disclosure_categories and _ADVICE.search(folded))),
         identifiers=bool(
             _IDENTIFIER_WORDS.search(folded) or _DATE.search(text or "") or _LONG_NUMBER.search(text or "")
         ),

@@ -76,7 +76,7 @@ def choose_thresholds(probabilities: np.ndarray, labels: np.ndarray, classes: Li
 class SensitivityClassifier(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"C": 10.0, "folds": 5, "max_over_escalation": 0.03, "max_false_crisis": 0.005, "random_seed": 7}
+        return {"C": 3.0, "folds": 5, "max_over_escalation": 0.03, "max_false_crisis": 0.005, "random_seed": 7}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model=None, thresholds: Optional[Dict[str, float]] = None) -> None:
