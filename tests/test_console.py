@@ -10,6 +10,7 @@ import subprocess
 import time
 import uuid
 
+import pyotp
 import pytest
 import requests
 
@@ -18,6 +19,7 @@ from triage import db
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.console.accounts import Accounts
+from triage.console.totp import console_recovery_codes, console_totp
 from triage.keys import KeyStore
 from triage.review import ReviewQueue
 
@@ -26,7 +28,7 @@ CANARY = "CANARY-Zebulon-7731 my hiv result came back positive"
 
 
 class Console:
-    def __init__(self, workdir, url, idle_minutes=15):
+    def __init__(self, workdir, url, idle_minutes=15, **env):
         self.workdir = workdir
         self.db_url = url
         keyring = workdir / "keys.json"
@@ -38,13 +40,15 @@ class Console:
         self.env = {"PATH": "/usr/bin:/bin", "TRIAGE_DB_URL": url, "TRIAGE_MASTER_KEY_FILE": str(keyring),
                     "TRIAGE_CONSOLE_PORT": str(self.port), "TRIAGE_CONSOLE_IDLE_MINUTES": str(idle_minutes),
                     "TRIAGE_DATA_DIR": str(self.data_dir), "TRIAGE_RASA_URL": f"http://127.0.0.1:{free_port()}",
-                    "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "HOME": str(workdir)}
+                    "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "HOME": str(workdir), **env}
         self.engine = db.engine(url)
         self.audit = AuditLog(self.keys, self.engine)
         self.cases = Cases(self.keys, self.audit)
         self.review = ReviewQueue(self.keys, self.audit)
         self.accounts = Accounts(self.audit)
         self.process = None
+        self.totp_secrets, self.last_step, self.recovery_codes = {}, {}, {}
+        self.signed_in = {}  # clients of accounts with a second factor: each sign-in spends a time step
 
     def cli(self, *args, stdin=None):
         return subprocess.run([str(ROOT / ".venv/bin/triage"), *args], env=self.env, input=stdin,
@@ -75,12 +79,48 @@ class Console:
         return name
 
     def client(self, name=None, role=None):
+        """A client signed in as ``name``, through the second factor when the account needs one
+        (enrolling it the first time). Those clients are kept: a code is good for one sign-in only,
+        so signing in again at once would wait for the next 30 s step."""
+        if name in self.signed_in:
+            return self.signed_in[name]
         client = Client(self.base)
         if name:
             self.user(name, role)
             response = client.login(name, PASSWORD)
-            assert response.status_code == 200 and "/login" not in response.url, response.text
+            if response.url.endswith("/totp/enrol"):
+                response = self.enrol(client, name)
+                response = client.get(re.search(r'href="([^"]+)" id="continue"', response.text).group(1))
+            elif response.url.endswith("/login/code"):
+                response = client.second_step(self.code(name))
+                self.signed_in[name] = client
+            assert response.status_code in (200, 302) and "/login" not in response.url, response.text
+            assert "/totp/enrol" not in response.headers.get("Location", "")
         return client
+
+    def enrol(self, client, name):
+        """Confirms the secret shown on the enrolment page; the response shows the recovery codes."""
+        page = client.get("/totp/enrol")
+        assert page.status_code == 200, page.text
+        self.totp_secrets[name] = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)
+        self.last_step.pop(name, None)
+        response = client.post("/totp/enrol", {"code": self.code(name)})
+        assert response.status_code == 200 and 'id="recovery-codes"' in response.text, response.text
+        self.recovery_codes[name] = re.findall(r"<li>([a-z0-9]{5}-[a-z0-9]{5})</li>", response.text)
+        self.signed_in[name] = client
+        return response
+
+    def code(self, name):
+        """A code the server has not accepted yet for this account: the next unused step within
+        one step of now, waiting for the clock when all three are spent."""
+        now, into_step = divmod(time.time(), 30)
+        now = int(now)
+        earliest = now - 1 if into_step < 25 else now  # the previous step only while it stays valid for 5 s
+        step = max(earliest, self.last_step.get(name, earliest - 1) + 1)
+        if step > now + 1:
+            time.sleep((step - 1) * 30 - time.time() + 0.5)
+        self.last_step[name] = step
+        return pyotp.TOTP(self.totp_secrets[name]).at(step * 30)
 
     def new_case(self, text=CANARY, decision="private"):
         sender = f"psid-{uuid.uuid4().hex[:8]}"
@@ -119,6 +159,13 @@ class Client(requests.Session):
         token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
         return super().post(self.base + "/login", data={"username": name, "password": password, "csrf": token},
                             timeout=60)
+
+    def second_step(self, code, **kwargs):
+        """The code form after the password: its token comes with the sealed sign-in state."""
+        form = self.get("/login/code")
+        match = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        return super().post(self.base + "/login/code", data={"code": code, "csrf": match.group(1) if match else ""},
+                            timeout=60, **kwargs)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -352,5 +399,164 @@ def test_idle_session_expires_and_polling_does_not_keep_it_alive(tmp_path):
         assert "without activity" in staff.get(expired.headers["Location"]).text
         assert staff.get("/inbox").status_code == 302  # the session is gone, not just refused once
         assert console.events("session_expired")
+    finally:
+        console.stop()
+
+
+# -- second factor (TOTP) -------------------------------------------------------
+
+
+def second_factor_failures(console, since):
+    return [e["outcome"] for e in list(console.audit.rows())[since:] if e["event"] == "login_failed"]
+
+
+def test_staff_sign_in_with_a_password_only_by_default(console):
+    staff = console.client()
+    console.user("nurse.solo", "staff")
+    response = staff.login("nurse.solo", PASSWORD)
+    assert response.url.endswith("/inbox") and response.history[0].headers["Location"] == "/inbox"
+    assert "Second factor" in console.client("ana", "admin").get("/accounts").text
+    row = re.search(r'<tr id="account-nurse.solo">.*?</tr>', console.client("ana", "admin").get("/accounts").text,
+                    re.S).group(0)
+    assert '<td class="totp">off</td>' in row
+
+
+def test_an_admin_must_enrol_before_any_page_and_the_secret_is_sealed(console):
+    console.user("root.new", "admin")
+    client = console.client()
+    response = client.login("root.new", PASSWORD)
+    assert response.url.endswith("/totp/enrol")  # signed in with the password, sent to enrol
+    for path in ("/accounts", "/inbox", "/audit", "/review"):
+        redirected = client.get(path)
+        assert redirected.status_code == 302 and redirected.headers["Location"] == "/totp/enrol", path
+    assert client.post("/accounts", {"username": "mallory2", "role": "admin", "password": PASSWORD}).status_code == 403
+    assert console.accounts.get("mallory2") is None
+    page = client.get("/totp/enrol")
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)
+    assert '<svg' in page.text and "data:" not in page.text  # the QR code is inline: the CSP allows no data: image
+    assert "img-src 'self'" in page.headers["Content-Security-Policy"]
+    assert client.get("/totp/enrol").text.count(secret) == 1  # a reload shows the same secret
+    before = len(list(console.audit.rows()))
+    wrong = pyotp.TOTP(secret).at(time.time() - 3600)
+    refused = client.post("/totp/enrol", {"code": wrong})
+    assert refused.status_code == 400 and "not right" in refused.text
+    assert client.get("/accounts").status_code == 302  # still not enrolled
+    console.totp_secrets["root.new"] = secret
+    done = client.post("/totp/enrol", {"code": console.code("root.new")})
+    codes = re.findall(r"<li>([a-z0-9]{5}-[a-z0-9]{5})</li>", done.text)
+    assert done.status_code == 200 and len(set(codes)) == 10
+    assert client.get("/accounts").status_code == 200
+    assert client.get("/totp/enrol").status_code == 302  # enrolled: nothing more to set up
+    entries = list(console.audit.rows())[before:]
+    assert [(e["event"], e["outcome"]) for e in entries] == [("login_failed", "bad_enrolment_code"),
+                                                             ("account_changed", "totp_enrolled")]
+    with console.engine.connect() as connection:
+        stored = connection.execute(console_totp.select()).all()
+        hashes = connection.execute(console_recovery_codes.select()).all()
+    dumped = repr(stored) + repr(hashes) + repr(list(console.audit.rows())) + repr(console.audit.export(None, None, "test"))
+    assert secret not in dumped and not any(code in dumped or code.replace("-", "") in dumped for code in codes)
+    assert all(h.code_hash.startswith("scrypt$") for h in hashes)
+
+
+def test_sign_in_asks_for_the_code_and_opens_no_session_before_it(console):
+    client = console.client("aud.code", "auditor")  # enrolled
+    fresh = console.client()
+    response = fresh.login("aud.code", PASSWORD)
+    assert response.url.endswith("/login/code") and 'name="code"' in response.text
+    assert COOKIE_NAME not in fresh.cookies
+    assert fresh.get("/audit").status_code == 302  # the password alone is no session
+    wrong = pyotp.TOTP(console.totp_secrets["aud.code"]).at(time.time() - 3600)  # an hour old
+    refused = fresh.second_step(wrong)
+    assert refused.status_code == 401 and COOKIE_NAME not in fresh.cookies
+    signed_in = fresh.second_step(console.code("aud.code"))
+    assert signed_in.url.endswith("/audit") and fresh.get("/audit").status_code == 200
+    assert console.events("login")[-1]["outcome"] == "password+totp"
+    assert client.get("/audit").status_code == 200
+    # Without the password step there is nothing to give a code to.
+    stranger = console.client()
+    lost = stranger.second_step("123456")
+    assert lost.status_code == 401 and "enter your password again" in lost.text
+    assert COOKIE_NAME not in stranger.cookies
+
+
+def test_wrong_codes_are_throttled_like_passwords(console):
+    console.client("aud.rate", "auditor")  # enrolled
+    client = console.client()
+    assert client.login("aud.rate", PASSWORD).url.endswith("/login/code")
+    before = len(list(console.audit.rows()))
+    right = console.code("aud.rate")
+    wrong = pyotp.TOTP(console.totp_secrets["aud.rate"]).at(time.time() - 3600)
+    for _ in range(5):
+        assert client.second_step(wrong, allow_redirects=False).status_code == 401
+    throttled = client.second_step(right, allow_redirects=False)  # even the right code, now
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+    assert client.login("aud.rate", PASSWORD).status_code == 429  # and the password step as well
+    assert second_factor_failures(console, before) == ["bad_code"] * 5 + ["throttled", "throttled"]
+    assert COOKIE_NAME not in client.cookies
+
+
+def test_a_used_code_cannot_be_replayed(console):
+    console.client("aud.replay", "auditor")  # enrolled
+    first, second = console.client(), console.client()
+    code = console.code("aud.replay")
+    assert first.login("aud.replay", PASSWORD).url.endswith("/login/code")
+    assert first.second_step(code).url.endswith("/audit")
+    before = len(list(console.audit.rows()))
+    assert second.login("aud.replay", PASSWORD).url.endswith("/login/code")
+    replayed = second.second_step(code, allow_redirects=False)
+    assert replayed.status_code == 401 and COOKIE_NAME not in second.cookies
+    assert second_factor_failures(console, before) == ["replayed_code"]
+    assert second.second_step(console.code("aud.replay")).url.endswith("/audit")  # the next step's code works
+
+
+def test_a_recovery_code_works_once(console):
+    console.client("aud.lost", "auditor")  # enrolled
+    code = console.recovery_codes["aud.lost"][3]
+    client = console.client()
+    assert client.login("aud.lost", PASSWORD).url.endswith("/login/code")
+    assert client.second_step(code.upper().replace("-", " ")).url.endswith("/audit")  # typed loosely
+    used = console.events("account_changed")[-1]
+    assert used["outcome"] == "recovery_code_used" and console.events("login")[-1]["outcome"] == "password+recovery_code"
+    before = len(list(console.audit.rows()))
+    again = console.client()
+    assert again.login("aud.lost", PASSWORD).url.endswith("/login/code")
+    assert again.second_step(code, allow_redirects=False).status_code == 401
+    assert second_factor_failures(console, before) == ["bad_recovery_code"]
+
+
+def test_admin_resets_a_second_factor_which_forces_enrolment_again(console):
+    admin = console.client("ana", "admin")
+    console.user("nurse.kim", "staff")
+    user = console.client("aud.reset", "auditor")  # enrolled and signed in
+    assert user.get("/audit").status_code == 200
+    response = admin.post("/accounts/aud.reset/totp/reset")
+    assert response.status_code == 302 and response.headers["Location"] == "/accounts?done=totp_reset"
+    reset = console.events("account_changed")[-1]
+    assert (reset["actor"], reset["outcome"]) == ("admin:ana", "totp_reset")
+    assert user.get("/audit").status_code == 302  # its sessions ended
+    console.signed_in.pop("aud.reset")
+    again = console.client()
+    assert again.login("aud.reset", PASSWORD).url.endswith("/totp/enrol")
+    console.enrol(again, "aud.reset")
+    # The CLI does the same, named for an admin account; a staff name is refused.
+    refused = console.cli("console", "reset-totp", "aud.reset", "--admin", "nurse.kim")
+    assert refused.returncode == 1 and "not an active admin" in refused.stderr
+    done = console.cli("console", "reset-totp", "aud.reset", "--admin", "ana")
+    assert done.returncode == 0, done.stderr
+    reset = console.events("account_changed")[-1]
+    assert (reset["actor"], reset["outcome"]) == ("admin:ana", "totp_reset")
+    console.signed_in.pop("aud.reset")
+    assert console.client().login("aud.reset", PASSWORD).url.endswith("/totp/enrol")
+
+
+def test_staff_need_a_second_factor_when_configured(tmp_path):
+    console = Console(tmp_path, f"sqlite:///{tmp_path / 'triage.db'}", TRIAGE_CONSOLE_TOTP_STAFF="1").start()
+    try:
+        client = console.client()
+        console.user("nurse.kim", "staff")
+        assert client.login("nurse.kim", PASSWORD).url.endswith("/totp/enrol")
+        console.enrol(client, "nurse.kim")
+        assert client.get("/inbox").status_code == 200
+        assert console.client().login("nurse.kim", PASSWORD).url.endswith("/login/code")
     finally:
         console.stop()
