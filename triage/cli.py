@@ -9,7 +9,8 @@
     triage audit verify|export             the audit chain, and a decrypted compliance export
     triage keys init|rotate                the master keyring
     triage retention purge / triage forget delete patient text (retention, "forget me")
-    triage worker                          deliver staff notices, re-notify, resume conversations
+    triage worker                          deliver staff notices, re-notify, resume conversations, surge alerts
+    triage inbox-report --staff ID         traffic, response times, SLA and backlog as CSV or JSON (audited)
 """
 from __future__ import annotations
 
@@ -352,9 +353,33 @@ class CliError(RuntimeError):
     pass
 
 
+def inbox_report_command(args, out: IO[str]) -> int:
+    """The console's /reports figures as CSV or JSON; audited like the console's export."""
+    from triage import clinic, handoff, inbox_report
+
+    if not args.staff:
+        raise CliError("--staff ID is required (exporting a report is audited)")
+    tz = clinic.current().tz
+    try:
+        since, until = inbox_report.date_range(args.since, args.until, tz)
+    except ValueError as exc:
+        raise CliError(f"dates: {exc}") from None
+    svc = handoff.services()
+    report = inbox_report.build(svc.audit.engine, tz, since, until)
+    svc.audit.append("report_exported", actor=f"staff:{args.staff}", outcome=args.format, details=report["range"])
+    body = inbox_report.to_csv(report) if args.format == "csv" else inbox_report.to_json(report) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as target:
+            target.write(body)
+        os.chmod(args.output, 0o600)
+    else:
+        out.write(body)
+    return 0
+
+
 COMMANDS = {"cases": cases_command, "audit": audit_command, "review": review_command, "train": train_command,
             "eval": eval_command, "keys": keys_command, "retention": retention_command, "forget": forget_command,
-            "worker": worker_command, "console": console_command}
+            "worker": worker_command, "console": console_command, "inbox-report": inbox_report_command}
 
 
 def _use_dev_keyring_if_present() -> None:
@@ -487,6 +512,14 @@ def main(argv: Optional[list] = None) -> int:
                                                              "it enrols again at its next sign-in")
     p_reset_totp.add_argument("username")
     p_reset_totp.add_argument("--admin", required=True, help="the admin account doing this")
+
+    p_inbox = sub.add_parser("inbox-report", help="inbox figures (traffic, response times, SLA, backlog) as CSV or "
+                                                  "JSON; no message text; audited")
+    p_inbox.add_argument("--since", help="first day, YYYY-MM-DD in the clinic's time zone (default: 28 days ago)")
+    p_inbox.add_argument("--until", help="last day, YYYY-MM-DD, inclusive (default: now)")
+    p_inbox.add_argument("--format", choices=("csv", "json"), default="csv")
+    p_inbox.add_argument("--output", help="write to this file (mode 600) instead of standard output")
+    p_inbox.add_argument("--staff", help="who exports (recorded in the audit log)")
 
     p_worker = sub.add_parser("worker", help="run the handoff worker")
     p_worker.add_argument("--once", action="store_true", help="one pass, then exit")

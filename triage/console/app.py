@@ -38,6 +38,7 @@ from triage import handoff, intents
 from triage.audit import EVENTS
 from triage.cases import OUTCOMES, CaseError
 from triage.db import utcnow
+from triage.console import inbox_pages
 from triage.console.accounts import ADMIN, AUDITOR, ROLES, STAFF, AccountError, Accounts, SignInThrottled
 from triage.console.sessions import Expired, Session, Sessions
 from triage.console.totp import SecondFactor
@@ -535,6 +536,8 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
         return await account_action(request, lambda: second_factor.reset(username, actor(session)),
                                     done="totp_reset")
 
+    # Reports, incident notices and the banners on every page (triage/console/inbox_pages.py).
+    inbox_pages.register(app, svc, templates, page=page, requires=requires, actor=actor, error=error)
     return app
 
 
