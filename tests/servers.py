@@ -115,6 +115,9 @@ class Cluster(Assistant):
             "TRIAGE_TRACKER_DB_PASSWORD": "", "TRIAGE_ENDPOINTS": str(ROOT / "endpoints.prod.yml"),
             # A killed replica's ticket must not hold its conversations for Rasa's default 60 s.
             "TICKET_LOCK_LIFETIME": "10",
+            # The topology under test, with REST open as in development (run-prod requires a
+            # JWT: tests/test_forget_auth.py); tests and the bench send as any sender.
+            "TRIAGE_REST_AUTH": "open",
         })
         self.env.pop("TRIAGE_RASA_URL", None)
 

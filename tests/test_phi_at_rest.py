@@ -86,13 +86,22 @@ def test_canary_conversation_leaves_no_plaintext(backend, tmp_path, request):
 
 
 def test_forget_me_command_and_retention_keep_the_chain(tmp_path):
-    bot = Assistant(tmp_path).start()
+    import time
+
+    import jwt
+
+    # REST open as in development, plus a JWT secret: only a sender's own token makes "forget me" act.
+    secret = uuid.uuid4().hex
+    bot = Assistant(tmp_path, {"TRIAGE_REST_AUTH": "open", "TRIAGE_REST_JWT_SECRET": secret}).start()
     try:
         keep, leave = f"keep-{uuid.uuid4().hex[:6]}", f"leave-{uuid.uuid4().hex[:6]}"
         bot.reply("my migraine is back, can I see someone", keep)
         bot.reply("i think my medication is wrong", leave)
-        reply = bot.reply("forget me", leave)
-        assert "deleted" in reply
+        assert "Nothing has been deleted" in bot.reply("forget me", leave)  # no token: anyone could send it
+        bearer = jwt.encode({"sub": leave, "exp": int(time.time()) + 300}, secret, algorithm="HS256")
+        response = requests.post(f"{bot.url}/webhooks/rest/webhook", json={"sender": leave, "message": "forget me"},
+                                 headers={"Authorization": f"Bearer {bearer}"}, timeout=60)
+        assert response.status_code == 200 and "deleted" in response.json()[0]["text"]
         tracker = requests.get(f"{bot.url}/conversations/{leave}/tracker",
                                params={"token": bot.env["RASA_AUTH_TOKEN"]}, timeout=30).json()
         assert not [e for e in tracker["events"] if e["event"] == "user"]
@@ -111,7 +120,7 @@ def test_forget_me_command_and_retention_keep_the_chain(tmp_path):
         # The forgotten sender's case keeps its metadata but no text.
         show = [line for line in cli(bot.env, "cases", "list").stdout.splitlines() if "rest" in line]
         texts = [cli(bot.env, "cases", "show", line.split()[0], "--staff", "admin-1").stdout for line in show]
-        assert any("[removed by retention]" in t for t in texts)
+        assert any("[removed at the patient's request]" in t for t in texts)
         assert any("migraine" in t for t in texts)
     finally:
         bot.stop()

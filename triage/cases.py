@@ -170,6 +170,8 @@ class Cases:
 
     def show(self, case_id: str, staff: str) -> Dict[str, Any]:
         """The case with its messages decrypted; audited as "viewed" by ``staff``."""
+        from triage.retention import removed_label  # retention reads cases
+
         case = self.get(case_id)
         with db.reading(self.engine) as connection:
             messages = connection.execute(select(db.case_messages).where(db.case_messages.c.case_id == case_id)
@@ -180,7 +182,8 @@ class Cases:
             "confidence": case["confidence"], "language": case["language"], "created_at": aware(case["created_at"]),
             "sla_due_at": aware(case["sla_due_at"]), "claimed_by": case["claimed_by"], "outcome": case["outcome"],
             "messages": [{"ts": aware(m.ts), "author": m.author,
-                          "text": None if m.body_sealed is None else self.keys.open(m.body_sealed, aad=f"case-message:{case_id}")}
+                          "text": None if m.body_sealed is None else self.keys.open(m.body_sealed, aad=f"case-message:{case_id}"),
+                          "removed": removed_label(m.key_id) if m.body_sealed is None else None}
                          for m in messages],
         }
         self.audit.append("viewed", actor=f"staff:{staff}", case_id=case_id, channel=case["channel"])

@@ -135,7 +135,7 @@ def cases_command(args, out: IO[str]) -> int:
         out.write(f"decision {case['decision']} ({case['intent']}, confidence {case['confidence']}), language {case['language']}\n")
         out.write(f"created {_fmt_time(case['created_at'])}, SLA {_fmt_time(case['sla_due_at'])} ({_left(case['sla_due_at'])})\n")
         for message in case["messages"]:
-            text = message["text"] if message["text"] is not None else "[removed by retention]"
+            text = message["text"] if message["text"] is not None else f"[{message['removed']}]"
             out.write(f"  [{_fmt_time(message['ts'])}] {message['author']}: {text}\n")
         return 0
     if args.action == "reply":

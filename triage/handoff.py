@@ -174,10 +174,10 @@ def intercept(svc: Services, sender_id: str, channel: str, text: str,
     from triage import retention, tracker_store
 
     if retention.is_forget_command(text):
-        retention.forget(svc, tracker_store.from_endpoints(), channel, sender_id, actor="patient")
+        phrase = retention.patient_forget(svc, tracker_store.from_endpoints(), channel, sender_id, metadata)
         language = (svc.cases.active_case(channel, sender_id) or {}).get("language")
         replies = Replies(clinic_config.current(), language or clinic_config.current().default_language)
-        return Intercepted([replies.phrase("forgotten")], consumed=True)
+        return Intercepted([replies.phrase(phrase)], consumed=True)
     case, note_pending = svc.cases.standing(channel, sender_id)
     case_id = case["id"] if case else None
     if case and case["paused"]:

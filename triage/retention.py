@@ -2,12 +2,17 @@
 
 The audit metadata and its hash chain stay (HIPAA keeps documentation for six
 years, 45 CFR 164.316(b)(2)); conversation events and case message text go.
+
+A patient's "forget me" acts only on a sender the channel has authenticated: the
+platforms sign their webhooks, sender id included (Messenger, Instagram, X); a REST
+message only with a JWT whose subject is that sender (channels/rest.py). Anyone can
+type another sender id into a REST body, and must not erase that patient's case.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from sqlalchemy import select, update
 
@@ -24,8 +29,48 @@ FORGET_COMMANDS = {"/forget", "/forget me", "forget me", "delete my data", "dele
                    "/olvidar", "olvídame", "olvidame", "borra mis datos", "borrar mis datos"}
 
 
+# Channels whose webhook signature covers the sender id: only the account itself can
+# send as that id (channels/messenger.py, channels/x_dm.py).
+SIGNED_SENDER_CHANNELS = frozenset({"facebook", "instagram", "x"})
+REST_CHANNEL = "rest"
+# Message metadata the REST channel sets when the request's JWT subject is the sender;
+# it drops the key from whatever the client itself sent.
+SENDER_AUTHENTICATED = "sender_authenticated"
+
+# Why a case message's text is gone. Kept in the row's key_id, which names no key once
+# the text is erased (no schema change); cases.show labels the message with it.
+ERASED_BY_RETENTION, ERASED_BY_PATIENT, ERASED_BY_ADMIN = "erased:retention", "erased:patient", "erased:admin"
+REMOVED_LABELS = {ERASED_BY_RETENTION: "removed by retention",
+                  ERASED_BY_PATIENT: "removed at the patient's request",
+                  ERASED_BY_ADMIN: "removed by an administrator (forget)"}
+REMOVED_UNKNOWN = "removed"  # erased before reasons were kept
+
+
 def is_forget_command(text: str) -> bool:
     return " ".join((text or "").lower().split()).strip(" .!") in FORGET_COMMANDS
+
+
+def sender_authenticated(channel: str, metadata: Optional[Mapping[str, Any]]) -> bool:
+    """True when the channel vouches that the message comes from its sender id."""
+    if channel in SIGNED_SENDER_CHANNELS:
+        return True
+    return channel == REST_CHANNEL and (metadata or {}).get(SENDER_AUTHENTICATED) is True
+
+
+def patient_forget(svc: Services, tracker_store, channel: str, sender_id: str,
+                   metadata: Optional[Mapping[str, Any]]) -> str:
+    """A patient's "forget me" through a channel: erased only for an authenticated sender,
+    else nothing is touched and the reply says how to ask staff. Returns the reply's phrase key."""
+    if not sender_authenticated(channel, metadata):
+        svc.audit.append("forgotten", actor="patient", channel=channel, outcome="refused_unauthenticated")
+        return "forget_via_staff"
+    forget(svc, tracker_store, channel, sender_id, actor="patient")
+    return "forgotten"
+
+
+def removed_label(key_id: Optional[str]) -> str:
+    """What staff see in place of erased text: why it was erased."""
+    return REMOVED_LABELS.get(key_id or "", REMOVED_UNKNOWN)
 
 
 @dataclass
@@ -48,7 +93,7 @@ def purge(svc: Services, tracker_store, policy: Policy, actor: str, now: Optiona
         resolved_ids = select(db.cases.c.id).where(db.cases.c.status == RESOLVED)
         messages = connection.execute(update(db.case_messages).where(
             db.case_messages.c.ts < cutoff, db.case_messages.c.body_sealed.isnot(None),
-            db.case_messages.c.case_id.in_(resolved_ids)).values(body_sealed=None)).rowcount
+            db.case_messages.c.case_id.in_(resolved_ids)).values(body_sealed=None, key_id=ERASED_BY_RETENTION)).rowcount
     review = svc.review.purge_older_than(now - dt.timedelta(days=policy.conversation_days))
     result = {"tracker_events_deleted": events, "case_messages_cleared": messages, "review_items_deleted": review,
               "conversation_days": policy.conversation_days, "case_message_days": policy.case_message_days}
@@ -57,14 +102,17 @@ def purge(svc: Services, tracker_store, policy: Policy, actor: str, now: Optiona
 
 
 def forget(svc: Services, tracker_store, channel: str, sender_id: str, actor: str) -> dict:
-    """Removes one sender's conversation and case text; the cases' metadata stay."""
+    """Removes one sender's conversation and case text; the cases' metadata stay.
+    ``actor`` "patient" is the patient's own request (only for an authenticated sender:
+    ``sender_authenticated``), anything else an administrator's."""
+    reason = ERASED_BY_PATIENT if actor == "patient" else ERASED_BY_ADMIN
     events = tracker_store.forget(sender_id) if tracker_store else 0
     ref = svc.cases.sender_ref(channel, sender_id)
     with svc.cases.engine.begin() as connection:
         case_ids = [row.id for row in connection.execute(select(db.cases.c.id).where(db.cases.c.sender_ref == ref))]
         messages = connection.execute(update(db.case_messages).where(
             db.case_messages.c.case_id.in_(case_ids), db.case_messages.c.body_sealed.isnot(None))
-            .values(body_sealed=None)).rowcount if case_ids else 0
+            .values(body_sealed=None, key_id=reason)).rowcount if case_ids else 0
     review = svc.review.forget(channel, sender_id)
     result = {"tracker_events_deleted": events, "case_messages_cleared": messages, "cases": len(case_ids),
               "review_items_deleted": review}

@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import time
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from sanic import response
 from sanic.request import Request
@@ -23,6 +23,9 @@ from triage import db
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # Meta and X send small JSON; anything larger is not theirs
+# Meta's and X's payloads nest about 8 deep. Deeper bodies are refused before anything walks
+# them: json.loads itself, repr() or a recursive walk would raise RecursionError (HTTP 500).
+MAX_DEPTH = 32
 
 seen_events = Table(
     "seen_events", db.metadata,
@@ -63,9 +66,41 @@ def signed_json(request: Request, verify: Callable[[bytes, Optional[str]], bool]
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise Rejected(400, "body is not UTF-8 JSON") from None
+    except RecursionError:
+        raise Rejected(400, "body nested too deeply") from None
+    if too_deep(payload):
+        raise Rejected(400, "body nested too deeply")
     if not isinstance(payload, dict):
         raise Rejected(400, "body must be a JSON object")
     return payload
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when JSON containers nest deeper than ``limit`` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+# Payload walking is total: a field of the wrong type reads as absent, never as an error.
+def as_list(value: Any) -> List[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_id(value: Any) -> str:
+    """A platform id: a string or a number, else empty (never the repr of a structure)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    return str(value)
 
 
 # What X sends as crc_token and Meta as hub.challenge: a short random token. Nothing else
