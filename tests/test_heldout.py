@@ -1,4 +1,6 @@
 """Scores the trained model on the held-out split and enforces the safety floor."""
+import pytest
+
 from triage import evaluate
 from triage.language import SUPPORTED
 
@@ -22,4 +24,17 @@ def test_heldout_meets_safety_thresholds(parser, capsys):
         for miss in scores.misses:
             print(f"  miss [{miss.example.language}] expected {miss.example.intent} -> {miss.decision}/{miss.intent}")
     problems = [p for lang in (*SUPPORTED, "all") for p in scores.failures(lang)]
+    assert not problems, "\n".join(problems)
+
+
+def test_external_set_meets_safety_thresholds(parser, capsys):
+    """Messages written by other people (tests/external, or TRIAGE_EXTERNAL_DIR), never trained on."""
+    examples = evaluate.load_external()
+    if not examples:
+        pytest.skip(f"no external set in {evaluate.external_dir()} (see docs/evaluation.md)")
+    outcomes = evaluate.run(examples, parser.triage)
+    scores = evaluate.score(outcomes)
+    with capsys.disabled():
+        print("\n\nExternal set (written by others), per language:\n" + evaluate.table(scores))
+    problems = [p for lang in evaluate.group_names(scores.figures) for p in scores.failures(lang)]
     assert not problems, "\n".join(problems)

@@ -10,6 +10,7 @@ The foundation thresholds live in THRESHOLDS; the retraining gate reuses them.
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,10 @@ from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, intents
 from triage.language import SUPPORTED
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "heldout"
+# Messages written by other people (public data sets), never trained on: tests/external, or a
+# folder of the same layout named by TRIAGE_EXTERNAL_DIR. Their languages are scored as "ext-en"...
+EXTERNAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "external"
+EXTERNAL_PREFIX = "ext-"
 THRESHOLDS = {
     "sensitive_recall": (">=", 0.98),
     "crisis_recall": (">=", 1.00),
@@ -46,13 +51,40 @@ class Outcome:
     intent: str
 
 
-def load_heldout(directory: Path = HELDOUT_DIR) -> List[Example]:
+def load_heldout(directory: Path = HELDOUT_DIR, prefix: str = "") -> List[Example]:
     examples = []
     for path in sorted(directory.glob("*.yml")):
         data = load_data(str(path))
         for message in data.intent_examples:
-            examples.append(Example(message.get("text"), message.get("intent"), path.stem))
+            examples.append(Example(message.get("text"), message.get("intent"), prefix + path.stem))
     return examples
+
+
+def external_dir() -> Path:
+    return Path(os.environ.get("TRIAGE_EXTERNAL_DIR") or EXTERNAL_DIR)
+
+
+def load_external() -> List[Example]:
+    """The external set, if there is one (its languages prefixed "ext-")."""
+    directory = external_dir()
+    return load_heldout(directory, EXTERNAL_PREFIX) if directory.is_dir() else []
+
+
+def load_evaluation_sets() -> List[Example]:
+    """What the gate and `triage eval` judge: the held-out split and the external set."""
+    return load_heldout() + load_external()
+
+
+def evaluation_files() -> List[Path]:
+    directories = [HELDOUT_DIR] + ([external_dir()] if external_dir().is_dir() else [])
+    return [path for directory in directories for path in sorted(directory.glob("*.yml"))]
+
+
+def group_names(figures: Mapping[str, object]) -> List[str]:
+    """Languages in a fixed order: the held-out split's, then the external set's."""
+    order = [*SUPPORTED, "all"]
+    order += [EXTERNAL_PREFIX + name for name in order]
+    return [name for name in order if name in figures] + sorted(set(figures) - set(order))
 
 
 def run(examples: Iterable[Example], triage: Callable[[str], Mapping]) -> List[Outcome]:
@@ -87,7 +119,8 @@ def score(outcomes: List[Outcome]) -> Scores:
     groups: Dict[str, List[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         groups[outcome.example.language].append(outcome)
-        groups["all"].append(outcome)
+        external = outcome.example.language.startswith(EXTERNAL_PREFIX)
+        groups[EXTERNAL_PREFIX + "all" if external else "all"].append(outcome)
     scores = Scores()
     for language, group in groups.items():
         sensitive = [o for o in group if o.example.intent in intents.ESCALATING]
@@ -116,7 +149,7 @@ def score(outcomes: List[Outcome]) -> Scores:
 
 
 def table(scores: Scores) -> str:
-    languages = [lang for lang in (*SUPPORTED, "all") if lang in scores.figures]
+    languages = group_names(scores.figures)
     names = ["sensitive_recall", "crisis_recall", "routine_accuracy", "over_escalation",
              "answer_precision", "answer_recall", "private_precision", "private_recall",
              "crisis_precision"]

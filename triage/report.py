@@ -18,7 +18,6 @@ from typing import IO, Dict, List, Optional, Sequence
 
 from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, evaluate, intents
 from triage.deid import deidentify
-from triage.language import SUPPORTED
 
 PNG_SIZE = (1200, 1000)  # pixels: 12 x 10 inches at 100 dpi
 
@@ -101,8 +100,8 @@ def run(reports: Path, out: IO[str], model: Optional[str] = None, baseline: bool
 
     reports.mkdir(parents=True, exist_ok=True)
     model_path = Path(model) if model else current_model_path()
-    examples = evaluate.load_heldout()
-    out.write(f"==> Evaluating {model_path.name} on {len(examples)} held-out messages\n")
+    examples = evaluate.load_evaluation_sets()
+    out.write(f"==> Evaluating {model_path.name} on {len(examples)} held-out and external messages\n")
     parser = Parser(model_path)
     ours, seconds = _timed(evaluate.run, examples, parser.triage)
     scores = evaluate.score(ours)
@@ -140,9 +139,10 @@ def _row(cells) -> str:
 
 
 def markdown(results: Dict) -> str:
-    languages = [lang for lang in (*SUPPORTED, "all") if lang in results["figures"]]
+    languages = evaluate.group_names(results["figures"])
     lines = [f"# Evaluation of {results['model']}", "",
-             f"Held-out split (tests/heldout, never trained on): {results['messages']} messages. "
+             f"Held-out split (tests/heldout, written by us) and, as ext-*, the external set (tests/external, "
+             f"written by others), neither ever trained on: {results['messages']} messages. "
              "Decisions come from the full pipeline including the triage layer.", "",
              "## Safety figures per language", "",
              _row(["figure", *languages]), _row(["---"] * (len(languages) + 1))]

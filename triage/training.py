@@ -25,12 +25,10 @@ from pathlib import Path
 from typing import IO, Dict, List, Optional
 
 from triage import evaluate
-from triage.language import SUPPORTED
 from triage.model import pointed_model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MARGIN = 0.02
-GATE_LANGUAGES = (*SUPPORTED, "all")
 EXIT_REFUSED = 3
 
 
@@ -61,12 +59,11 @@ class Verdict:
 
 def gate(candidate: evaluate.Scores, current: Optional[evaluate.Scores], margin: float = MARGIN) -> Verdict:
     problems = []
-    for language in GATE_LANGUAGES:
-        if language in candidate.figures:
-            problems += candidate.failures(language)
+    for language in evaluate.group_names(candidate.figures):
+        problems += candidate.failures(language)
     if current is not None:
-        for language in GATE_LANGUAGES:
-            if language not in candidate.figures or language not in current.figures:
+        for language in evaluate.group_names(candidate.figures):
+            if language not in current.figures:
                 continue
             for name, (op, _) in evaluate.THRESHOLDS.items():
                 new, old = candidate.figures[language][name], current.figures[language][name]
@@ -80,9 +77,11 @@ def gate(candidate: evaluate.Scores, current: Optional[evaluate.Scores], margin:
 def evaluate_model(model: Path, out: IO[str], label: str) -> evaluate.Scores:
     from triage.model import Parser
 
-    out.write(f"==> Evaluating {label} ({model.name}) on the held-out split\n")
+    examples = evaluate.load_evaluation_sets()
+    external = sum(e.language.startswith(evaluate.EXTERNAL_PREFIX) for e in examples)
+    sets = f"the held-out split and {external} external messages" if external else "the held-out split"
+    out.write(f"==> Evaluating {label} ({model.name}) on {sets}\n")
     parser = Parser(model)
-    examples = evaluate.load_heldout()
     outcomes = []
     for index, example in enumerate(examples, start=1):
         outcomes.extend(evaluate.run([example], parser.triage))
@@ -98,7 +97,7 @@ def _scores_path(model: Path) -> Path:
 
 def _heldout_fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in sorted(evaluate.HELDOUT_DIR.glob("*.yml")):
+    for path in evaluate.evaluation_files():
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -119,9 +118,7 @@ def scores_for(model: Path, out: IO[str], label: str) -> evaluate.Scores:
 def summary(candidate: evaluate.Scores, current: Optional[evaluate.Scores]) -> str:
     lines = [f"{'figure':<18}{'language':<10}{'new':>8}{'serving':>9}{'needs':>9}"]
     for name, (op, bound) in evaluate.THRESHOLDS.items():
-        for language in GATE_LANGUAGES:
-            if language not in candidate.figures:
-                continue
+        for language in evaluate.group_names(candidate.figures):
             old = f"{current.figures[language][name]:.3f}" if current and language in current.figures else "-"
             lines.append(f"{name:<18}{language:<10}{candidate.figures[language][name]:>8.3f}{old:>9}{op:>5} {bound:.2f}")
     return "\n".join(lines)
