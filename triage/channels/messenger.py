@@ -40,9 +40,9 @@ from sanic.response import HTTPResponse
 from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
 from triage.channels.base import classify_public, deliver
 from triage.channels.outbound import HANDED_BACK, best_effort
-from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
-                                     post_with_retry, process_events, reject, send_async, setting, signed_json,
-                                     webhook_token)
+from triage.channels.webhook import (Rejected, add_health_route, as_dict, as_id, as_list, hmac_matches, in_background,
+                                     not_configured, post_with_retry, process_events, reject, send_async, setting,
+                                     signed_json, webhook_token)
 from triage.replies import Replies, reply_for
 from triage.text import clean
 
@@ -76,7 +76,8 @@ class MessengerEvent:
 def parse(payload: Dict[str, Any]) -> List[MessengerEvent]:
     """Every event in every entry; events that are not for the bot come back as
     ``ignored``; a malformed event is skipped without spoiling the others."""
-    channel = CHANNEL_OF_OBJECT.get(payload.get("object"))  # type: ignore[arg-type]
+    kind = payload.get("object")
+    channel = CHANNEL_OF_OBJECT.get(kind) if isinstance(kind, str) else None
     if channel is None:
         raise Rejected(400, "unsupported object type")
     entries = payload.get("entry")
@@ -86,10 +87,10 @@ def parse(payload: Dict[str, Any]) -> List[MessengerEvent]:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        page_id = str(entry.get("id", ""))
+        page_id = as_id(entry.get("id"))
         # standby: the same events, sent while another app (the staff inbox) owns the thread
         for source in ("messaging", "standby"):
-            for raw in entry.get(source) or []:
+            for raw in as_list(entry.get(source)):
                 try:
                     event = _messaging(raw, page_id)
                 except (KeyError, TypeError, AttributeError):
@@ -99,7 +100,7 @@ def parse(payload: Dict[str, Any]) -> List[MessengerEvent]:
                 events.append(event)
         if channel != CHANNEL:
             continue  # Instagram comments are not subscribed
-        for change in entry.get("changes") or []:
+        for change in as_list(entry.get("changes")):
             try:
                 events.append(_change(change, page_id))
             except (KeyError, TypeError, AttributeError):
@@ -110,42 +111,47 @@ def parse(payload: Dict[str, Any]) -> List[MessengerEvent]:
 
 
 def _messaging(raw: Dict[str, Any], page_id: str) -> MessengerEvent:
-    sender = str(raw["sender"]["id"])
+    sender = as_id(as_dict(as_dict(raw)["sender"]).get("id"))
+    if not sender:
+        raise KeyError("sender.id")
     message = raw.get("message")
     if isinstance(message, dict):
         if message.get("is_echo") or message.get("is_deleted"):
             return MessengerEvent("ignored")
-        quick = (message.get("quick_reply") or {}).get("payload")
+        quick = as_dict(message.get("quick_reply")).get("payload")
         text = quick if isinstance(quick, str) and quick else message.get("text") or ""
-        attachments = [{"type": str(a.get("type", "file"))} for a in message.get("attachments") or []
+        attachments = [{"type": as_id(a.get("type")) or "file"} for a in as_list(message.get("attachments"))
                        if isinstance(a, dict)]
         if not isinstance(text, str):
             raise TypeError("text is not a string")
-        return MessengerEvent("message", sender, page_id, text, message.get("mid"), attachments)
+        return MessengerEvent("message", sender, page_id, text, as_id(message.get("mid")) or None, attachments)
     postback = raw.get("postback")
     if isinstance(postback, dict):
-        text = postback.get("payload") or postback.get("title") or ""
-        event_id = postback.get("mid") or f"postback:{sender}:{raw.get('timestamp')}"
-        return MessengerEvent("postback", sender, page_id, str(text), event_id)
+        text = next((t for t in (postback.get("payload"), postback.get("title")) if isinstance(t, str) and t), "")
+        event_id = as_id(postback.get("mid")) or f"postback:{sender}:{as_id(raw.get('timestamp'))}"
+        return MessengerEvent("postback", sender, page_id, text, event_id)
     for kind in HANDOVERS:
         handover = raw.get(kind)
         if isinstance(handover, dict):
-            previous = handover.get("previous_owner_app_id") or handover.get("requested_owner_app_id") or ""
+            previous = as_id(handover.get("previous_owner_app_id")) or as_id(handover.get("requested_owner_app_id"))
             return MessengerEvent("handover", sender, page_id, handover={
-                "kind": kind, "new_owner": str(handover.get("new_owner_app_id") or ""), "previous_owner": str(previous)})
+                "kind": kind, "new_owner": as_id(handover.get("new_owner_app_id")), "previous_owner": previous})
     # delivery, read, reaction, optin, referral, app_roles ...
     return MessengerEvent("ignored")
 
 
 def _change(change: Dict[str, Any], page_id: str) -> MessengerEvent:
-    value = change.get("value") or {}
+    value = as_dict(as_dict(change).get("value"))
     if change.get("field") != "feed" or value.get("item") != "comment" or value.get("verb") != "add":
         return MessengerEvent("ignored")
-    author = str((value.get("from") or {}).get("id", ""))
+    author = as_id(as_dict(value.get("from")).get("id"))
     if not author or author == page_id:  # the page's own comments
         return MessengerEvent("ignored")
-    comment_id = str(value["comment_id"])
-    return MessengerEvent("comment", author, page_id, str(value.get("message") or ""), f"comment:{comment_id}",
+    comment_id = as_id(value.get("comment_id"))
+    if not comment_id:
+        raise KeyError("comment_id")
+    text = value.get("message")
+    return MessengerEvent("comment", author, page_id, text if isinstance(text, str) else "", f"comment:{comment_id}",
                           comment_id=comment_id)
 
 
