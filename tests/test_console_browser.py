@@ -168,3 +168,68 @@ def test_console_is_up_with_make_run(bot):
     # scripts/run started it next to Rasa: nothing else had to be launched.
     assert requests.get(bot.console_url + "/health", timeout=5).json() == {"status": "ok"}
     assert "Staff console: http://localhost:" in bot.output()
+
+
+def test_an_admin_enrols_a_second_factor_and_signs_in_with_a_code(browser, tmp_path):
+    import time
+
+    import pyotp
+
+    from tests.test_console import Console
+
+    console = Console(tmp_path, f"sqlite:///{tmp_path / 'triage.db'}").start()
+    try:
+        console.user("ana", "admin")
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        blocked = []  # anything the Content-Security-Policy refused, e.g. a data: image
+        page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text
+                else None)
+        page.goto(console.base + "/accounts")
+        page.fill("#username", "ana")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#totp-secret")
+        assert page.url.endswith("/totp/enrol")  # the password alone leads only here
+        qr = page.locator("#totp-qr svg")
+        assert qr.is_visible() and qr.bounding_box()["width"] >= 100
+        secret = page.locator("#totp-secret").inner_text().strip()
+        totp = pyotp.TOTP(secret)
+        REPORTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(REPORTS / "console-totp-enrol.png"), full_page=True)
+        page.fill("#code", totp.at(time.time() - 3600))  # an hour old: wrong
+        page.click("#confirm-totp")
+        page.wait_for_selector("text=That code is not right")
+        page.fill("#code", totp.now())
+        page.click("#confirm-totp")
+        page.wait_for_selector("#recovery-codes")
+        assert page.locator("#recovery-codes li").count() == 10
+        page.screenshot(path=str(REPORTS / "console-totp-recovery-codes.png"), full_page=True)
+        page.click("#continue")
+        page.wait_for_selector("#case-rows")
+        page.goto(console.base + "/accounts")
+        assert page.locator("#account-ana td.totp").inner_text().startswith("on")
+        page.click("header form.logout button")
+        page.wait_for_selector("text=You are signed out.")
+
+        page.fill("#username", "ana")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#code")
+        assert page.url.endswith("/login/code")
+        page.fill("#code", totp.at(time.time() - 3600))
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=That code is not right")
+        page.screenshot(path=str(REPORTS / "console-totp-wrong-code.png"), full_page=True)
+        page.fill("#code", totp.at(time.time() + 30))  # the next step's code: the current one was spent enrolling
+        page.click("button[type=submit]")
+        page.wait_for_selector("#case-rows")
+        assert page.url.endswith("/inbox")
+        assert blocked == []
+        outcomes = [(e["event"], e["outcome"]) for e in console.audit.rows()
+                    if e["event"] in ("login", "login_failed", "account_changed")]
+        assert outcomes == [("login", "password"), ("login_failed", "bad_enrolment_code"),
+                            ("account_changed", "totp_enrolled"), ("login_failed", "bad_code"),
+                            ("login", "password+totp")]
+        page.close()
+    finally:
+        console.stop()
