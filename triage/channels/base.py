@@ -38,7 +38,8 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
         await message.output_channel.send_text_message(message.sender_id, text)
     if intercepted.consumed:
         return None
-    message.text = without_shortcut(message.text)
+    # "/restart" restarts the conversation, unless a case holds it (triage/shortcuts.py)
+    message.text = without_shortcut(message.text, allow_restart=intercepted.case_id is None)
     await on_new_message(message)
     if intercepted.case_id is not None or not report_new_case:
         return None
