@@ -162,10 +162,13 @@ _SERVICE_NOUNS = (
     r"clinic\w*|department|ward|unit|cent(er|re)|service\w*|team|specialist\w*|testing|screening|tests?|"
     r"vaccin\w*|shots?|jabs?|boosters?|check\w*|program\w*|support group\w*|"
     r"ambulanz|abteilung|station|zentrum|sprechstunde|impfung\w*|untersuchung\w*|vorsorge|"
-    r"clinica|departamento|servicio\w*|unidad|prueba\w*|vacuna\w*|revision\w*|consulta"
+    r"clinica|departamento|servicio\w*|unidad|prueba\w*|vacuna\w*|revision\w*|consulta|"
+    r"клиника|отделение|кабинет|услуг\w*|изследван\w*|тест\w*|ваксин\w*|преглед\w*|анализ\w*|скрининг"
 )
 _SERVICE_PHRASE = re.compile(
-    rf"\b((get(ting)? )?tested for \w+|do you (do|offer|treat|have|provide|accept) [\w ]{{0,30}}?(?={_SERVICE_NOUNS}|\s*$)|[\w]+ (?:{_SERVICE_NOUNS}))\b"
+    rf"\b((get(ting)? )?tested for \w+|do you (do|offer|treat|have|provide|accept) [\w ]{{0,30}}?(?={_SERVICE_NOUNS}|\s*$)|"
+    # the service named first: "a test for cholesterol", "prueba de colesterol", "изследване на холестерол"
+    rf"(?:\w+ )?(?:{_SERVICE_NOUNS}) (for|of|against|fur|gegen|auf|de|para|contra|на|за|срещу) \w+|[\w]+ (?:{_SERVICE_NOUNS}))\b"
 )
 
 _PERSONAL = re.compile(
@@ -260,7 +263,9 @@ def analyze(text: str) -> HealthSignals:
     categories = _categories(forms)
     if not categories:
         return HealthSignals(advice=bool(_STRONG_ADVICE.search(folded)))
-    without_services = tuple(_SERVICE_PHRASE.sub(" ", form) for form in forms)
+    # Services are removed before the umlaut respelling, which would turn "prueba" into "pruba".
+    removed = _SERVICE_PHRASE.sub(" ", folded)
+    without_services = (removed, fold_umlaut_spelling(removed))
     disclosure_categories = _categories(without_services)
     return HealthSignals(
         categories=categories,
