@@ -101,7 +101,7 @@ _TERMS: Dict[str, List[str]] = {
         r"salbutamol", r"methadone", r"suboxone", r"naloxone", r"truvada", r"prep", r"ibuprofen\w*",
         r"paracetamol", r"tylenol", r"advil", r"aspirin\w*", r"novalgin", r"metamizol", r"thyroxin",
         # drug-name endings cover names not listed above
-        r"\w+(pril|sartan|olol|statin|prazole|azepam|zolam|oxetine|triptyline|ipine|mycin|cillin|cycline|floxacin|formin|gliptin|gliflozin|triptan|codone|morphone|fenac|tidine|lukast)",
+        r"(?!april\b)\w+(pril|sartan|olol|statin|prazole|azepam|zolam|oxetine|triptyline|ipine|mycin|cillin|cycline|floxacin|formin|gliptin|gliflozin|triptan|codone|morphone|fenac|tidine|lukast)",
         # de
         r"\w*medikament\w*", r"\w*tablette\w*", r"pille\w*", r"dosis", r"nebenwirkung\w*", r"antibiotik\w*",
         r"antidepressiv\w*", r"spritze\w*",
@@ -159,7 +159,7 @@ _TERMS: Dict[str, List[str]] = {
 
 # A condition named next to one of these is a service being asked about.
 _SERVICE_NOUNS = (
-    r"clinic\w*|department|ward|unit|cent(er|re)|service\w*|team|specialist\w*|testing|screening|tests?|"
+    r"clinic\w*|medicine|department|ward|unit|cent(er|re)|service\w*|team|specialist\w*|testing|screening|tests?|"
     r"vaccin\w*|shots?|jabs?|boosters?|check\w*|program\w*|support group\w*|"
     r"ambulanz|abteilung|station|zentrum|sprechstunde|impfung\w*|untersuchung\w*|vorsorge|"
     r"clinica|departamento|servicio\w*|unidad|prueba\w*|vacuna\w*|revision\w*|consulta|"
