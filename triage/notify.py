@@ -21,11 +21,11 @@ from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import urlparse
 
 import requests
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, select, update
 
 from triage import db
 from triage.audit import AuditLog
-from triage.cases import URGENT
+from triage.cases import CLAIMED, OPEN, URGENT
 from triage.db import utcnow
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ ENV_WEBHOOKS = "TRIAGE_STAFF_WEBHOOKS"
 ENV_CONSOLE_URL = "TRIAGE_CONSOLE_URL"
 TIMEOUT = (3.05, 5)  # connect, read
 MAX_BACKOFF_SECONDS = 300
+# A case this old without a notice for a target was opened without it (announce_unnotified).
+ANNOUNCE_AFTER = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ def slack_body(body: Mapping[str, Any]) -> Dict[str, Any]:
     return {"text": f"{headline} {body['case_id']} via {body['channel']}, SLA {body['sla_due_at']}. Open: {link}"}
 
 
+def _target_key(target: Target) -> str:
+    """How the outbox names a target (targets_from_env reads it back)."""
+    return ("slack:" if target.slack else "") + target.url
+
+
+def _outbox_row(target: Target, kind: str, case_id: Optional[str], payload: str, now: dt.datetime):
+    return insert(db.outbox).values(kind=kind, case_id=case_id, target=_target_key(target), payload=payload,
+                                    created_at=now, attempts=0, next_attempt_at=now)
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """2, 4, 8 ... seconds (TRIAGE_NOTICE_BACKOFF_SECONDS sets the first step), at most 5 minutes."""
     base = float(os.environ.get("TRIAGE_NOTICE_BACKOFF_SECONDS", "2"))
@@ -110,10 +122,29 @@ class Notifier:
         now = utcnow()
         with self.engine.begin() as connection:
             for target in self.targets:
-                connection.execute(insert(db.outbox).values(
-                    kind=kind, case_id=case_id, target=("slack:" if target.slack else "") + target.url,
-                    payload=payload, created_at=now, attempts=0, next_attempt_at=now))
+                connection.execute(_outbox_row(target, kind, case_id, payload, now))
         return len(self.targets)
+
+    def announce_unnotified(self, min_age: dt.timedelta = ANNOUNCE_AFTER, now: Optional[dt.datetime] = None) -> int:
+        """Queues a case_opened notice, per target, for each open or claimed case that has
+        never had one for it: cases opened while TRIAGE_STAFF_WEBHOOKS was unset (or lacked
+        that URL) are announced once the worker runs with it; the queued row makes it once.
+        Cases younger than ``min_age`` are left to the process that opened them, which
+        queues their notice right after the case."""
+        cutoff = (now or utcnow()) - min_age
+        queued = 0
+        for target in self.targets:
+            key = _target_key(target)
+            with db.reading(self.engine) as connection:
+                rows = connection.execute(select(db.cases).where(
+                    db.cases.c.status.in_([OPEN, CLAIMED]), db.cases.c.created_at < cutoff,
+                    ~exists().where(db.outbox.c.case_id == db.cases.c.id, db.outbox.c.target == key))).all()
+            for row in rows:
+                with self.engine.begin() as connection:
+                    connection.execute(_outbox_row(target, "case_opened", row.id,
+                                                   json.dumps(notice(row._mapping)), utcnow()))
+                queued += 1
+        return queued
 
     def _send(self, target: Target, body: Mapping[str, Any]) -> None:
         payload = slack_body(body) if target.slack else body

@@ -1,4 +1,5 @@
-"""Background worker: delivers queued staff notices, re-notifies urgent cases
+"""Background worker: delivers queued staff notices (and announces open cases no
+configured webhook has had a notice about), re-notifies urgent cases
 nobody claimed in time, resumes conversations (after a resolve, or after the
 configured idle time), records escalations spooled while the database was
 down (triage/spool.py), and alerts staff to a surge of messages (triage/surge.py).
@@ -21,7 +22,11 @@ def run_once(svc: Services) -> Dict[str, int]:
     recorded = spool.drain(lambda e: handoff.record_escalation(svc, e["sender_id"], e["channel"], e["triage"],
                                                                e["text"]), keys=svc.keys,
                            give_up=lambda spool_id: spool_failed_notice(svc, spool_id))
-    done = {"spooled_recorded": recorded, "delivered": svc.notifier.deliver_due(), "renotified": 0, "resumed": 0}
+    # Open cases no staff webhook has heard of (opened before TRIAGE_STAFF_WEBHOOKS was set):
+    # queued before delivering, so they go out in this tick.
+    announced = svc.notifier.announce_unnotified()
+    done = {"spooled_recorded": recorded, "announced": announced, "delivered": svc.notifier.deliver_due(),
+            "renotified": 0, "resumed": 0}
     for case in svc.cases.overdue_urgent():
         svc.notifier.enqueue(case, "case_overdue")
         svc.cases.mark_renotified(case["id"])
