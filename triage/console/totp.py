@@ -20,7 +20,7 @@ from typing import List, Optional, Tuple
 
 import pyotp
 import segno
-from sqlalchemy import (Column, DateTime, ForeignKey, Integer, String, Table, Text, delete, func, insert, or_,
+from sqlalchemy import (Column, DateTime, ForeignKey, Integer, String, Table, Text, delete, insert, or_,
                         select, update)
 
 from triage import db
@@ -193,12 +193,6 @@ class SecondFactor:
                                   .values(used_at=utcnow())).rowcount != 1:
                 return None  # used a moment ago elsewhere
         return len(rows) - 1
-
-    def recovery_codes_left(self, username: str) -> int:
-        codes = console_recovery_codes
-        with db.reading(self.engine) as connection:
-            return connection.execute(select(func.count()).select_from(codes).where(
-                codes.c.username == username, codes.c.used_at.is_(None))).scalar_one()
 
     # -- administration ------------------------------------------------------------
 
