@@ -100,3 +100,22 @@ def test_an_unreadable_database_means_no_notice_not_a_failed_reply(monkeypatch, 
         assert reply.startswith("🚨") and "112" in reply
     finally:
         incidents.invalidate()
+
+
+def test_a_notice_made_by_another_process_reaches_replies_without_them_waiting(notices, monkeypatch):
+    import json
+    import time
+
+    from sqlalchemy import insert
+
+    monkeypatch.setattr(incidents, "CACHE_SECONDS", 0.2)
+    reply_for({**ROUTINE, "language": "en"})  # the cache is warm
+    start, end = window()
+    with notices.engine.begin() as connection:  # as the console does, in its own process
+        connection.execute(insert(db.incident_notices).values(
+            id="nother", scope="routine", texts=json.dumps(TEXTS), starts_at=start, ends_at=end,
+            created_by="admin:ana", created_at=start, updated_at=start))
+    deadline = time.time() + 5
+    while not reply_for({**ROUTINE, "language": "en"}).endswith(TEXTS["en"]):
+        assert time.time() < deadline, "the notice never reached the replies"
+        time.sleep(0.05)

@@ -8,8 +8,9 @@ the reply is built). Creating, changing and ending a notice is audited. Texts ar
 PHI but are validated: every supported language, plain text, at most MAX_CHARS.
 
 Every reply looks the active notices up, so they are cached per process and refreshed
-in the background every CACHE_SECONDS; a change made in the console reaches the Rasa
-server within about that time. A database that cannot be read means no notice, never a
+in the background every CACHE_SECONDS (read once at the first reply, which itself goes
+out without a notice); a change made in the console reaches the Rasa server within
+about that time. A database that cannot be read means no notice, never a
 failed or delayed reply.
 """
 from __future__ import annotations
@@ -139,40 +140,45 @@ class Notices:
 
 # -- for replies: cached, never raising ------------------------------------------
 
-_cache: Dict[str, Any] = {"at": None, "notices": None, "refreshing": False}
+_cache: Dict[str, Any] = {"at": None, "notices": None, "refreshing": False, "generation": 0}
 _cache_lock = threading.Lock()
 
 
 def invalidate() -> None:
-    """The next reply reads the notices again (after a change in this process)."""
+    """Reads the notices again now (after a change in this process: never on the server's event loop).
+    A background read that began before the change can no longer overwrite it."""
     with _cache_lock:
-        _cache.update(at=None, notices=None)
+        _cache["generation"] += 1
+        generation = _cache["generation"]
+    _refresh(generation)
 
 
 def _active_cached() -> List[Dict[str, Any]]:
-    """The active notices. Only the first read waits for the database; later ones use the
-    cached list and refresh it in the background once it is CACHE_SECONDS old, so a slow
-    or unreachable database never holds up a reply on the server's event loop."""
+    """The active notices. Replies never wait for the database: the cached list is used, and
+    refreshed in the background once it is CACHE_SECONDS old (or, at a process's first reply,
+    read in the background while that reply goes out without a notice). So a slow or
+    unreachable database never holds up a reply on the Rasa server's event loop."""
     with _cache_lock:
-        notices, stale = _cache["notices"], _cache["at"] is None or time.monotonic() - _cache["at"] >= CACHE_SECONDS
-        if notices is not None and stale and not _cache["refreshing"]:
+        notices = _cache["notices"]
+        stale = _cache["at"] is None or time.monotonic() - _cache["at"] >= CACHE_SECONDS
+        if stale and not _cache["refreshing"]:
             _cache["refreshing"] = True
-            threading.Thread(target=_refresh, name="incident-notices", daemon=True).start()
-    if notices is None:
-        notices = _refresh()
+            threading.Thread(target=_refresh, args=(_cache["generation"],), name="incident-notices",
+                             daemon=True).start()
     now = utcnow()  # a cached notice still ends on time
-    return [n for n in notices if n["starts_at"] <= now < n["ends_at"]]
+    return [n for n in notices or [] if n["starts_at"] <= now < n["ends_at"]]
 
 
-def _refresh() -> List[Dict[str, Any]]:
+def _refresh(generation: int) -> None:
     try:
         notices = _read_active()
     except Exception as exc:  # noqa: BLE001 - no notice rather than no reply
         logger.warning("incident notices unreadable (%s); replies go out without them", type(exc).__name__)
         notices = []
     with _cache_lock:
-        _cache.update(at=time.monotonic(), notices=notices, refreshing=False)
-    return notices
+        if generation == _cache["generation"]:
+            _cache.update(at=time.monotonic(), notices=notices)
+        _cache["refreshing"] = False
 
 
 def _read_active() -> List[Dict[str, Any]]:
