@@ -113,12 +113,11 @@ class RestInput(InputChannel):
         subject = claims.get("sub")
         return subject if isinstance(subject, str) and subject else None
 
-    def authenticate(self, request: Request) -> Optional[HTTPResponse]:
-        """The refusal for a request that may not reach a conversation, else None."""
+    def refusal(self, authorization: Optional[str], subject: Optional[str]) -> Optional[HTTPResponse]:
+        """The answer to a request that may not reach a conversation, else None."""
         if self.auth == OFF:
             return response.json({"error": "the REST channel is switched off"}, status=403)
-        header = request.headers.get("authorization")
-        if ((header and self.jwt_secret) or self.auth == JWT) and self.subject(header) is None:
+        if ((authorization and self.jwt_secret) or self.auth == JWT) and subject is None:
             return response.json({"error": "a valid bearer token is required"}, status=401,
                                  headers={"WWW-Authenticate": 'Bearer realm="triage"'})
         return None
@@ -132,14 +131,15 @@ class RestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            refused = self.authenticate(request)
+            authorization = request.headers.get("authorization")
+            subject = self.subject(authorization)
+            refused = self.refusal(authorization, subject)
             if refused is not None:
                 return refused
             try:
                 fields = parse_body(request.body or b"")
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
-            subject = self.subject(request.headers.get("authorization"))
             if subject is not None and subject != fields["sender"]:
                 return response.json({"error": "the token is for another sender"}, status=403)
             # Only this channel says whether the sender is authenticated, never the client.
