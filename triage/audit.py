@@ -65,6 +65,7 @@ EVENTS = (
     "model_refused", "login", "login_failed", "logout", "session_expired", "account_created",
     "account_changed",
     "report_viewed", "report_exported", "notice_created", "notice_changed", "notice_ended", "surge_alert",
+    "reply_failed",
 )
 SYSTEM = "system"
 # What a list of entries may show: metadata, never the sealed payload.

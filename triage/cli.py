@@ -139,10 +139,14 @@ def cases_command(args, out: IO[str]) -> int:
             out.write(f"  [{_fmt_time(message['ts'])}] {message['author']}: {text}\n")
         return 0
     if args.action == "reply":
-        from triage.channels.outbound import send_staff_reply
+        from triage.channels.outbound import ReplyRefused, send_staff_reply
 
         text = args.text if args.text is not None else sys.stdin.read()
-        channel = send_staff_reply(svc, args.case_id, args.staff, text)
+        try:
+            channel = send_staff_reply(svc, args.case_id, args.staff, text)
+        except ReplyRefused as exc:  # the draft back, so that text typed into stdin is not lost
+            sys.stderr.write(f"triage: reply not sent: {exc}\nYour draft:\n{text.rstrip()}\n")
+            return 1
         out.write(f"reply sent to the patient via {channel}\n")
         return 0
     if args.action == "claim":
@@ -377,9 +381,31 @@ def inbox_report_command(args, out: IO[str]) -> int:
     return 0
 
 
+def outbox_command(args, out: IO[str]) -> int:
+    """Messages to patients waiting, sent or failed (triage/outbox.py): times and reasons, never text."""
+    from triage import handoff
+    from triage.outbox import Outbox
+
+    svc = handoff.services()
+    box = Outbox(svc.keys, svc.cases.engine)
+    rows = box.listing(states=args.state or None, limit=args.limit)
+    out.write(f"{'id':<7}{'state':<9}{'priority':<9}{'channel':<11}{'kind':<12}{'tries':<6}{'queued':<22}"
+              f"{'sent / next try':<22}why\n")
+    for row in rows:
+        when = row["sent_at"] if row["state"] == "sent" else (row["next_attempt_at"] if row["state"] == "waiting"
+                                                              else None)
+        out.write(f"{row['id']:<7}{row['state']:<9}{row['priority']:<9}{row['channel']:<11}{row['kind']:<12}"
+                  f"{row['attempts']:<6}{_fmt_time(row['created_at']):<22}{_fmt_time(when):<22}"
+                  f"{row['last_error'] or '-'}{' (case ' + row['case_id'] + ')' if row['case_id'] else ''}\n")
+    counts = box.counts()
+    out.write(f"{counts['waiting']} waiting, {counts['sent']} sent, {counts['failed']} failed\n")
+    return 0
+
+
 COMMANDS = {"cases": cases_command, "audit": audit_command, "review": review_command, "train": train_command,
             "eval": eval_command, "keys": keys_command, "retention": retention_command, "forget": forget_command,
-            "worker": worker_command, "console": console_command, "inbox-report": inbox_report_command}
+            "worker": worker_command, "console": console_command, "inbox-report": inbox_report_command,
+            "outbox": outbox_command}
 
 
 def _use_dev_keyring_if_present() -> None:
@@ -520,6 +546,13 @@ def main(argv: Optional[list] = None) -> int:
     p_inbox.add_argument("--format", choices=("csv", "json"), default="csv")
     p_inbox.add_argument("--output", help="write to this file (mode 600) instead of standard output")
     p_inbox.add_argument("--staff", help="who exports (recorded in the audit log)")
+
+    p_outbox = sub.add_parser("outbox", help="messages to patients: waiting, sent, failed and why (no text)")
+    outbox_sub = p_outbox.add_subparsers(dest="action", required=True)
+    p_olist = outbox_sub.add_parser("list", help="waiting first (most urgent first), then the latest")
+    p_olist.add_argument("--state", action="append", choices=("waiting", "sent", "failed"),
+                         help="only these states (repeatable)")
+    p_olist.add_argument("--limit", type=int, default=100)
 
     p_worker = sub.add_parser("worker", help="run the handoff worker")
     p_worker.add_argument("--once", action="store_true", help="one pass, then exit")

@@ -128,6 +128,30 @@ outbox = Table(
     Column("last_error", String(200)),
 )
 
+# Messages to patients waiting to go out (triage/outbox.py): crisis first, then private,
+# then routine. Recipient and text sealed like case text; the rest is metadata for staff.
+outbound_messages = Table(
+    "outbound_messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ref", String(36), nullable=False, unique=True),  # binds the sealed fields to this row
+    Column("channel", String(32), nullable=False),
+    Column("priority", Integer, nullable=False),  # 0 crisis, 1 private, 2 routine
+    Column("kind", String(32), nullable=False),  # bot_reply | staff_reply | ...
+    Column("state", String(16), nullable=False, index=True),  # waiting | sent | failed
+    Column("case_id", String(36)),
+    Column("language", String(8)),
+    Column("key_id", String(16)),
+    Column("recipient_sealed", Text, nullable=False),
+    Column("body_sealed", Text),  # NULL once sent or failed: the text is not kept
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),  # a sender has taken it until then
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", String(200)),  # why, never text
+    Index("ix_outbound_due", "state", "channel", "priority", "id"),
+)
+
 # Staff console (triage/console): accounts, server-side sessions, failed sign-ins.
 console_accounts = Table(
     "console_accounts", metadata,

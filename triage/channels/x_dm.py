@@ -6,7 +6,12 @@
   DMs go to Rasa (our own DMs are ignored, redeliveries deduplicated), mentions
   get a public "please DM us" without echoing;
 - replies go out through POST /2/dm_conversations/with/{id}/messages with
-  OAuth 1.0a user context; HTTP 429 is waited out, not dropped.
+  OAuth 1.0a user context, queued in the outbox (triage/outbox.py): crisis first,
+  HTTP 429 waited out by the channel's sender loop, never by a request handler;
+- both payload formats (Account Activity API and X Activity API `dm.received`) are
+  read by x_events.py, payloads for another user than X_USER_ID are ignored, and an
+  encrypted DM (XChat), which the bot cannot read, gets a reply asking the patient to
+  write an ordinary DM or call the clinic.
 
 Settings: X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET,
 X_USER_ID, X_API_URL. Without its secrets the channel is not served (404).
@@ -26,13 +31,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
+from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff, outbox
 from triage.channels import x_events
 from triage.channels.base import classify_public, deliver
 from triage.channels.outbound import best_effort
-from triage.channels.webhook import (Rejected, add_health_route, hmac_matches, in_background, not_configured,
-                                     post_with_retry, process_events, reject, send_async, setting, signed_json,
-                                     webhook_token)
+from triage.channels.webhook import (Rejected, _rate_limit_wait, add_health_route, hmac_matches, in_background,
+                                     not_configured, post_with_retry, process_events, reject, send_async, setting,
+                                     signed_json, webhook_token)
 from triage.replies import Replies
 
 logger = logging.getLogger(__name__)
@@ -64,9 +69,40 @@ class XClient:
                             name="x send", auth=self.auth, json={"text": text[start:start + MAX_DM]},
                             timeout=TIMEOUT, attempts=6)
 
+    def send_dm_once(self, participant_id: str, text: str) -> None:
+        """One try per part, for the outbox's sender loop: raises outbox.Retry (rate limit,
+        5xx, network) or outbox.Refused (any other refusal) instead of sleeping."""
+        for start in range(0, max(len(text), 1), MAX_DM):
+            try:
+                result = self.session.post(f"{self.api_url}/2/dm_conversations/with/{participant_id}/messages",
+                                           auth=self.auth, json={"text": text[start:start + MAX_DM]},
+                                           timeout=TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 - requests and OS errors alike
+                raise outbox.Retry(type(exc).__name__, 5.0) from None
+            if result.status_code == 429:
+                raise outbox.Retry("rate limited (HTTP 429)", _rate_limit_wait(result.headers), channel_wide=True)
+            if result.status_code >= 500:
+                raise outbox.Retry(f"HTTP {result.status_code}", 10.0)
+            if result.status_code >= 300:
+                raise outbox.Refused(f"HTTP {result.status_code}: {_x_error(result)}")
+
     def reply_publicly(self, tweet_id: str, text: str) -> None:
         post_with_retry(self.session, f"{self.api_url}/2/tweets", name="x reply", auth=self.auth,
                         json={"text": text[:280], "reply": {"in_reply_to_tweet_id": tweet_id}}, timeout=TIMEOUT)
+
+
+def _x_error(result) -> str:
+    """X's reason for a refusal (v2 problem "title"/"detail", or v1.1 "errors"), for staff."""
+    try:
+        body = result.json()
+    except ValueError:
+        return "no reason given"
+    if not isinstance(body, dict):
+        return "no reason given"
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    reason = body.get("detail") or body.get("title") or first.get("message") or first.get("detail")
+    return str(reason)[:120] if reason else "no reason given"
 
 
 class XOutput(OutputChannel):
@@ -78,7 +114,15 @@ class XOutput(OutputChannel):
         self.client = client
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await send_async(self.client.send_dm, recipient_id, text)
+        """Queued, never sent here: the request handler must not wait out a rate limit.
+        The NLG names the turn's decision (``triage_decision``), which sets the priority."""
+        decision = kwargs.get("triage_decision")
+        try:
+            await send_async(outbox.shared().enqueue, CHANNEL, recipient_id, text, decision,
+                             language=kwargs.get("triage_language"))
+        except Exception as exc:  # noqa: BLE001 - database down: the reply still goes, directly
+            logger.error("x: reply not queued (%s); sending directly", type(exc).__name__)
+            await send_async(self.client.send_dm, recipient_id, text)
 
 
 class XInput(InputChannel):
@@ -112,10 +156,18 @@ class XInput(InputChannel):
     def get_output_channel(self) -> OutputChannel:
         return XOutput(self.client)
 
+    def _start_sender(self) -> None:
+        try:
+            outbox.start_sender(CHANNEL, self.client.send_dm_once)
+        except Exception as exc:  # noqa: BLE001 - replies then go directly (XOutput)
+            logger.error("x: outbox sender not started (%s)", type(exc).__name__)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = Blueprint("triage_x_webhook", __name__)
 
         add_health_route(hook, self)
+        if self.configured:
+            self._start_sender()
 
         @hook.route("/webhook", methods=["GET"])
         async def crc(request: Request) -> HTTPResponse:
@@ -149,6 +201,9 @@ class XInput(InputChannel):
             if event.kind == "mention":
                 await self._mention(app, event)
                 return
+            if event.kind == "encrypted":
+                await self._encrypted(event)
+                return
             metadata = {"channel": CHANNEL}
             if event.attachments:
                 metadata["attachments"] = event.attachments
@@ -157,6 +212,14 @@ class XInput(InputChannel):
                                                       metadata=metadata))
 
         await process_events(CHANNEL, events, handle)
+
+    async def _encrypted(self, event: x_events.XEvent) -> None:
+        """An encrypted chat (XChat) the bot cannot read, so cannot triage: the patient is
+        asked to write an ordinary DM or call, with the emergency number, as a private reply
+        (never behind routine ones). Should it not reach them, the outbox opens a case."""
+        logger.info("x: an encrypted chat message (unreadable); asked the sender to use a DM")
+        text = Replies(clinic_config.current(), "").phrase("encrypted_dm_unsupported")
+        await self.get_output_channel().send_text_message(event.sender_id, text, triage_decision="private")
 
     async def _mention(self, app, event: x_events.XEvent) -> None:
         """A public mention: health -> "please DM us"; routine -> a pointer to DMs too,
