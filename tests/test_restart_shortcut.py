@@ -76,3 +76,32 @@ def test_restart_while_staff_hold_the_conversation_is_words_on_the_case(svc):
     assert reached == [GUARD + "/restart"] and intent_of(reached[0]) is None
     texts = [m["text"] for m in svc.cases.show(case_id, "ana")["messages"]]
     assert texts == ["my knee is swollen", "/restart"]
+
+
+@pytest.mark.server
+def test_restart_against_the_running_server(tmp_path):
+    """The patient's '/restart' opens no case; while staff hold the conversation it un-pauses nothing."""
+    import subprocess
+
+    from tests.servers import Assistant
+
+    def open_cases(bot):
+        result = subprocess.run([str(ROOT / ".venv/bin/triage"), "cases", "list"], env=bot.env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return [line for line in result.stdout.splitlines() if " rest " in f" {line} "]
+
+    bot = Assistant(tmp_path).start()
+    try:
+        response = bot.send("/restart", "restarter")
+        assert response.status_code == 200 and response.json() == []
+        assert open_cases(bot) == []
+        assert "Opening hours" in bot.reply("are you open on saturday?", "restarter")  # a fresh conversation
+
+        assert bot.reply("my chest x-ray results came back, what do they mean", "held")  # private: a case
+        assert len(open_cases(bot)) == 1
+        assert bot.send("/restart", "held").json() == []
+        assert bot.send("are you open on saturday?", "held").json() == []  # still held by staff
+        assert len(open_cases(bot)) == 1
+    finally:
+        bot.stop()
