@@ -281,7 +281,8 @@ def test_x_429_once_then_delivered(bot, api):
         api.responder = None
 
 
-def test_staff_reply_uses_the_human_agent_tag(bot, api):
+def test_staff_reply_within_24_hours_is_a_standard_response(bot, api):
+    """The patient wrote just now: no tag (tests/test_meta_windows.py covers the later windows)."""
     import subprocess
 
     from tests.servers import ROOT
@@ -300,8 +301,8 @@ def test_staff_reply_uses_the_human_agent_tag(bot, api):
                                 capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert result.returncode == 0, result.stderr
     sent = wait(lambda: fb_sends(api, psid), count=before + 1)
-    staff = [r for r in sent if r["body"].get("tag") == "HUMAN_AGENT"]
-    assert staff and staff[0]["body"]["messaging_type"] == "MESSAGE_TAG"
+    staff = [r for r in sent if r["body"]["message"].get("text") == "Hello, this is Anna from the clinic."]
+    assert staff and staff[0]["body"]["messaging_type"] == "RESPONSE" and "tag" not in staff[0]["body"]
     assert staff[0]["body"]["message"]["text"] == "Hello, this is Anna from the clinic."
 
 

@@ -155,6 +155,24 @@ def _change(change: Dict[str, Any], page_id: str) -> MessengerEvent:
                           comment_id=comment_id)
 
 
+class GraphError(RuntimeError):
+    """A refusal by the Graph API, with Meta's error code and subcode (never message text)."""
+
+    def __init__(self, status: int, code: Optional[int], subcode: Optional[int], message: str = "") -> None:
+        super().__init__(f"Graph API HTTP {status} (code {code}, subcode {subcode})")
+        self.status, self.code, self.subcode, self.message = status, code, subcode, message
+
+    @classmethod
+    def of(cls, result) -> "GraphError":
+        try:
+            error = as_dict(as_dict(result.json()).get("error"))
+        except ValueError:
+            error = {}
+        code, subcode = error.get("code"), error.get("error_subcode")
+        return cls(result.status_code, code if isinstance(code, int) else None,
+                   subcode if isinstance(subcode, int) else None, str(error.get("message") or "")[:200])
+
+
 class GraphClient:
     """Meta's Graph API: send, handover, comments. Blocking; call via send_async."""
 
@@ -177,6 +195,19 @@ class GraphClient:
     def send_text(self, psid: str, text: str, messaging_type: str = "RESPONSE", tag: Optional[str] = None) -> None:
         for chunk in split_text(text, MAX_TEXT):
             self.send({"id": psid}, {"text": chunk}, messaging_type, tag)
+
+    def send_text_once(self, psid: str, text: str, messaging_type: str = "RESPONSE",
+                       tag: Optional[str] = None) -> None:
+        """One try per part, raising GraphError with Meta's codes: for staff replies,
+        whose refusals must be explained (outbound.staff_message) rather than retried blindly."""
+        for chunk in split_text(text, MAX_TEXT):
+            body = {"recipient": {"id": psid}, "messaging_type": messaging_type, "message": {"text": chunk}}
+            if tag:
+                body["tag"] = tag
+            result = self.session.post(f"{self.graph_url}/me/messages", params={"access_token": self.token},
+                                       json=body, timeout=TIMEOUT)
+            if result.status_code >= 300:
+                raise GraphError.of(result)
 
     def pass_thread_control(self, psid: str, target_app_id: str, metadata: str) -> None:
         self._post("me/pass_thread_control", {"recipient": {"id": psid}, "target_app_id": target_app_id,

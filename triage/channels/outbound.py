@@ -1,11 +1,25 @@
 """What reaches a patient outside a Rasa turn: staff replies through the channel the
 case came from, the Messenger thread taken back when a case resumes, and the
-best-effort platform calls of the public-comment and mention handlers."""
+best-effort platform calls of the public-comment and mention handlers.
+
+Meta's messaging windows (Messenger and Instagram) decide how a staff reply may go:
+within 24 hours of the patient's last message as a standard reply (``RESPONSE``);
+from 24 hours to 7 days only with the ``HUMAN_AGENT`` tag, which Meta grants an app
+in App Review (FACEBOOK_HUMAN_AGENT=1 says it did); after 7 days not at all. A reply
+that may not go is refused before any call, with the reason, and the console and the
+CLI keep the draft. Graph API refusals are turned into what staff can do about them;
+a rate limit is retried a few times first, as Meta asks."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import Any, Callable, Mapping
+import os
+import time
+from typing import Any, Callable, Mapping, Optional, Tuple
 
+from sqlalchemy import func, select
+
+from triage import db
 from triage.cases import RESOLVED, CaseError
 from triage.channels.webhook import send_async
 from triage.handoff import Services
@@ -13,6 +27,85 @@ from triage.handoff import Services
 logger = logging.getLogger(__name__)
 
 HANDED_BACK = "handed_back"  # resume reason: the staff inbox passed the thread back to us
+
+ENV_HUMAN_AGENT = "FACEBOOK_HUMAN_AGENT"  # 1: Meta approved the app for the HUMAN_AGENT tag
+STANDARD_WINDOW = dt.timedelta(hours=24)
+HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})  # app, user, page and call-rate limits
+RATE_LIMIT_WAITS = (2.0, 5.0)  # seconds before the second and third try of a staff reply
+KEEP_DRAFT = " Nothing was sent; your draft is kept."
+
+
+class ReplyRefused(CaseError):
+    """A staff reply that did not go out; the message says why and what to do."""
+
+
+def human_agent_enabled() -> bool:
+    return os.environ.get(ENV_HUMAN_AGENT, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def last_patient_message_at(svc: Services, case: Mapping[str, Any]) -> dt.datetime:
+    """When the patient last wrote on this case (messages whose text retention removed count too)."""
+    with db.reading(svc.cases.engine) as connection:
+        latest = connection.execute(select(func.max(db.case_messages.c.ts)).where(
+            db.case_messages.c.case_id == case["id"], db.case_messages.c.author == "patient")).scalar()
+    return db.aware(latest or case["created_at"])
+
+
+def messaging_window(last_message: dt.datetime, now: Optional[dt.datetime] = None) -> Tuple[str, Optional[str]]:
+    """(messaging_type, tag) for a Meta staff reply, or ReplyRefused with the reason."""
+    age = (now or db.utcnow()) - last_message
+    if age <= STANDARD_WINDOW:
+        return "RESPONSE", None
+    hours = int(age.total_seconds() // 3600)
+    if age > HUMAN_AGENT_WINDOW:
+        raise ReplyRefused(f"The patient last wrote {hours // 24} days ago: Meta allows no reply after 7 days. "
+                           "Contact the patient by phone or through the secure channel." + KEEP_DRAFT)
+    if not human_agent_enabled():
+        raise ReplyRefused(f"The patient last wrote {hours} hours ago: after 24 hours Meta allows a reply only "
+                           "with its human-agent permission, which is not enabled here (FACEBOOK_HUMAN_AGENT, "
+                           "see docs/platforms.md). Contact the patient by phone or through the secure channel."
+                           + KEEP_DRAFT)
+    return "MESSAGE_TAG", "HUMAN_AGENT"
+
+
+def staff_message(exc) -> str:
+    """What a Graph API refusal (messenger.GraphError) means for the person replying."""
+    code, subcode = exc.code, exc.subcode
+    if code == 10 or subcode == 2018278:
+        text = ("Meta refused: the reply is outside the messaging window (the patient's last message is too old "
+                "for this kind of reply). Contact the patient by phone or through the secure channel.")
+    elif code == 551 or subcode == 1545041:
+        text = ("Meta refused: this person is not available (they blocked the page, deleted their account or "
+                "cannot receive messages now). Contact the patient another way.")
+    elif code in RATE_LIMIT_CODES:
+        text = "Meta is limiting how many messages we send (rate limit). Try again in a few minutes."
+    elif code == 190:
+        text = ("Meta refused the page's access token (expired or invalid): an administrator must renew "
+                "FACEBOOK_PAGE_ACCESS_TOKEN / INSTAGRAM_ACCESS_TOKEN (docs/platforms.md).")
+    else:
+        text = f"Meta refused the reply (HTTP {exc.status}, error code {code}, subcode {subcode})."
+    return text + KEEP_DRAFT
+
+
+def send_meta_staff_reply(client, recipient: str, text: str, messaging_type: str, tag: Optional[str],
+                          sleep: Callable[[float], None] = time.sleep) -> None:
+    """One staff reply through the Graph API: a rate limit is retried after a short wait
+    (bounded: staff wait for the answer), any other refusal explained at once."""
+    from triage.channels.messenger import GraphError
+
+    for wait in (*RATE_LIMIT_WAITS, None):
+        try:
+            client.send_text_once(recipient, text, messaging_type=messaging_type, tag=tag)
+            return
+        except GraphError as exc:
+            logger.warning("staff reply refused by the Graph API (code %s, subcode %s)", exc.code, exc.subcode)
+            if exc.code not in RATE_LIMIT_CODES or wait is None:
+                raise ReplyRefused(staff_message(exc)) from None
+            sleep(wait)
+        except OSError as exc:  # requests' connection errors are OSErrors
+            raise ReplyRefused(f"Meta could not be reached ({type(exc).__name__}). Try again shortly."
+                               + KEEP_DRAFT) from None
 
 
 async def best_effort(what: str, func: Callable[..., Any], *args: Any) -> bool:
@@ -57,8 +150,8 @@ def send_staff_reply(svc: Services, case_id: str, staff: str, text: str) -> str:
         if not messenger.configured:
             raise CaseError("Messenger is not configured (FACEBOOK_* settings)")
         client = messenger.client if channel == "facebook" else messenger.instagram_client
-        # Staff answer outside the 24-hour window too: Meta's human-agent tag (7 days).
-        client.send_text(recipient, text, messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
+        messaging_type, tag = messaging_window(last_patient_message_at(svc, case))
+        send_meta_staff_reply(client, recipient, text, messaging_type, tag)
     elif channel == "x":
         from triage.channels.x_dm import XInput
 

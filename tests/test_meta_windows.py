@@ -1,0 +1,131 @@
+"""Staff replies on Messenger and Instagram inside Meta's messaging windows, and Graph API
+errors explained to staff, against the recording fake Graph API on 127.0.0.1 (no Rasa server)."""
+import datetime as dt
+import io
+import uuid
+from argparse import Namespace
+
+import pytest
+from sqlalchemy import update
+
+from tests.fakes import Recorder
+from triage import db, handoff
+from triage.audit import AuditLog
+from triage.cases import Cases
+from triage.channels import outbound
+from triage.notify import Notifier
+from triage.review import ReviewQueue
+
+GRAPH = "/v23.0"
+DRAFT = "Hello, this is Anna from the clinic. Could you call us today?"
+
+
+@pytest.fixture(scope="module")
+def api():
+    fake = Recorder().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def svc(keystore, tmp_path, monkeypatch, api):
+    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
+    services = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
+                                ReviewQueue(keystore, audit))
+    monkeypatch.setattr(handoff, "services", lambda: services)
+    for name, value in {"FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_APP_SECRET": "s",
+                        "FACEBOOK_PAGE_ACCESS_TOKEN": "page-token", "FACEBOOK_GRAPH_URL": api.url + GRAPH}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(outbound.ENV_HUMAN_AGENT, raising=False)
+    monkeypatch.setattr(outbound, "RATE_LIMIT_WAITS", (0.0, 0.0))
+    api.responder = None
+    return services
+
+
+def case_written(svc, hours_ago, channel="facebook"):
+    """A case whose patient last wrote ``hours_ago`` hours ago; returns (case id, psid)."""
+    psid = f"psid-{uuid.uuid4().hex[:8]}"
+    case_id = svc.cases.open_case(channel, psid, {"decision": "private", "intent": "disclose_symptoms",
+                                                  "language": "en"}, "my anxiety is bad")
+    with svc.cases.engine.begin() as connection:
+        connection.execute(update(db.case_messages).where(db.case_messages.c.case_id == case_id).values(
+            ts=db.utcnow() - dt.timedelta(hours=hours_ago)))
+    return case_id, psid
+
+
+def sends(api, psid):
+    return [r for r in api.received(lambda r: r["path"].startswith(f"{GRAPH}/me/messages"))
+            if (r["body"] or {}).get("recipient", {}).get("id") == psid]
+
+
+@pytest.mark.parametrize("channel", ["facebook", "instagram"])
+def test_within_24_hours_a_standard_response_without_a_tag(svc, api, channel):
+    case_id, psid = case_written(svc, 1, channel)
+    assert outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT) == channel
+    body = sends(api, psid)[0]["body"]
+    assert body["messaging_type"] == "RESPONSE" and "tag" not in body and body["message"]["text"] == DRAFT
+    assert svc.cases.show(case_id, "nurse-7")["messages"][-1]["text"] == DRAFT
+
+
+def test_after_three_days_the_human_agent_tag_only_when_meta_approved_it(svc, api, monkeypatch):
+    case_id, psid = case_written(svc, 72)
+    with pytest.raises(outbound.ReplyRefused) as refused:
+        outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
+    assert "72 hours ago" in str(refused.value) and "FACEBOOK_HUMAN_AGENT" in str(refused.value)
+    assert "draft is kept" in str(refused.value) and sends(api, psid) == []
+    monkeypatch.setenv(outbound.ENV_HUMAN_AGENT, "1")
+    outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
+    body = sends(api, psid)[0]["body"]
+    assert body["messaging_type"] == "MESSAGE_TAG" and body["tag"] == "HUMAN_AGENT"
+
+
+def test_after_seven_days_no_reply_and_the_cli_keeps_the_draft(svc, api, monkeypatch, capsys):
+    from triage import cli
+
+    monkeypatch.setenv(outbound.ENV_HUMAN_AGENT, "1")
+    case_id, psid = case_written(svc, 8 * 24)
+    with pytest.raises(outbound.ReplyRefused) as refused:
+        outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
+    assert "8 days ago" in str(refused.value) and "after 7 days" in str(refused.value)
+    code = cli.cases_command(Namespace(action="reply", case_id=case_id, staff="nurse-7", text=DRAFT), io.StringIO())
+    err = capsys.readouterr().err
+    assert code != 0 and "reply not sent" in err and DRAFT in err and "draft" in err.lower()
+    assert sends(api, psid) == []
+    assert [m["author"] for m in svc.cases.show(case_id, "nurse-7")["messages"]] == ["patient"]  # nothing attached
+
+
+@pytest.mark.parametrize("error,expected", [
+    ({"code": 10, "error_subcode": 2018278}, "outside the messaging window"),
+    ({"code": 551, "error_subcode": 1545041}, "not available"),
+    ({"code": 190, "error_subcode": 463}, "access token"),
+    ({"code": 100, "error_subcode": 2018001}, "error code 100, subcode 2018001"),
+    ({"code": 4}, "rate limit"), ({"code": 17}, "rate limit"), ({"code": 32}, "rate limit"),
+    ({"code": 613}, "rate limit"),
+])
+def test_each_graph_error_becomes_a_clear_message_for_staff(svc, api, error, expected):
+    api.responder = lambda entry: (400, {"error": {"message": "(#x) refused", "type": "OAuthException",
+                                                   "fbtrace_id": "A1", **error}}, {})
+    case_id, psid = case_written(svc, 1)
+    with pytest.raises(outbound.ReplyRefused) as refused:
+        outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
+    assert expected in str(refused.value) and "draft is kept" in str(refused.value)
+    # a rate limit is retried as Meta asks (three tries); anything else is not
+    assert len(sends(api, psid)) == (3 if error["code"] in outbound.RATE_LIMIT_CODES else 1)
+    assert DRAFT not in [m["text"] for m in svc.cases.show(case_id, "nurse-7")["messages"]]
+
+
+def test_a_passing_rate_limit_is_retried_and_the_reply_goes(svc, api):
+    count = {"n": 0}
+
+    def respond(entry):
+        count["n"] += 1
+        if count["n"] == 1:
+            return 400, {"error": {"message": "(#613) Calls to this api have exceeded the rate limit.",
+                                   "type": "OAuthException", "code": 613}}, {}
+        return 200, {"recipient_id": "1", "message_id": "m_1"}, {}
+
+    api.responder = respond
+    case_id, psid = case_written(svc, 2)
+    outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
+    assert [r["status"] for r in sends(api, psid)] == [400, 200]
+    assert svc.cases.show(case_id, "nurse-7")["messages"][-1]["text"] == DRAFT
