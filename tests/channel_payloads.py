@@ -95,3 +95,24 @@ def x_mention(author: str, text: str) -> dict:
 
 def encode(payload) -> bytes:
     return json.dumps(payload).encode()
+
+
+def x_activity_dm(sender: str, text: str, event_id: str = None, user: str = X_USER, legacy_payload: bool = False) -> dict:
+    """An X Activity API delivery of a received DM: a v2 DM event in ``data.payload``, or
+    (``legacy_payload``) the Account Activity ``direct_message_events`` shape X also wraps there."""
+    event_id = event_id or str(uuid.uuid4().int % 10**18)
+    if legacy_payload:
+        inner = {k: v for k, v in x_dm(sender, text, event_id).items() if k != "for_user_id"}
+    else:
+        inner = {"id": event_id, "event_type": "MessageCreate", "sender_id": sender, "text": text,
+                 "dm_conversation_id": f"{min(sender, user)}-{max(sender, user)}",
+                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}
+    return {"data": {"event_type": "dm.received", "event_uuid": str(uuid.uuid4()), "tag": "clinic-dms",
+                     "filter": {"user_id": user}, "payload": inner}}
+
+
+def x_chat(sender: str, user: str = X_USER) -> dict:
+    """An encrypted chat (XChat) message: the content is ciphertext the bot cannot read."""
+    return {"data": {"event_type": "chat.received", "event_uuid": str(uuid.uuid4()), "filter": {"user_id": user},
+                     "payload": {"id": str(uuid.uuid4().int % 10**18), "sender_id": sender,
+                                 "conversation_id": f"XChat:{sender}", "encoded_event": "AAECAwQFBgc="}}}

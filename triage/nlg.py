@@ -26,7 +26,7 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, counts, handoff
+from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, counts, disclosure, handoff
 from triage.decision import of_parse_data
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,23 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
 
     async def generate(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
                        **kwargs: Any) -> Optional[Dict[Text, Any]]:
+        response = await self._generate(utter_action, tracker, output_channel, **kwargs)
+        if not response:
+            return response
+        message = tracker.latest_message
+        triage = of_parse_data(message.parse_data if message else None)
+        decision = DECISION_PRIVATE if utter_action == ESCALATE and triage["decision"] == DECISION_ANSWER \
+            else triage["decision"]
+        # Channels that queue their replies (triage/outbox.py) send crisis first by this.
+        response = {**response, "triage_decision": decision, "triage_language": triage.get("language")}
+        try:  # the first reply of a conversation says it comes from an automated assistant
+            return disclosure.add_to(response, tracker, triage.get("language"))
+        except Exception as exc:  # noqa: BLE001 - never at the cost of the reply
+            logger.error("automated-assistant line not added (%s)", type(exc).__name__)
+            return response
+
+    async def _generate(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
+                        **kwargs: Any) -> Optional[Dict[Text, Any]]:
         if utter_action not in (ANSWER, ESCALATE):
             return await super().generate(utter_action, tracker, output_channel, **kwargs)
         message = tracker.latest_message

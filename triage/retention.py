@@ -14,15 +14,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from triage import db
 from triage.cases import RESOLVED
+from triage.channels.webhook import seen_events
 from triage.db import utcnow
 from triage.handoff import Services
 
 DEFAULT_CONVERSATION_DAYS = 30
 DEFAULT_CASE_MESSAGE_DAYS = 30
+# The webhook dedupe table (channels/webhook.py seen_events) must outlive the platforms'
+# redelivery: Meta retries a failed webhook for up to about a day, X for minutes; a week
+# is well past both. clinic.yml retention.seen_event_days.
+DEFAULT_SEEN_EVENT_DAYS = 7
 # What a patient can write to have their conversation deleted (matched whole, any case).
 FORGET_COMMANDS = {"/forget", "/forget me", "forget me", "delete my data", "delete my messages",
                    "/vergessen", "vergiss mich", "lösche meine daten", "loesche meine daten",
@@ -77,12 +82,14 @@ def removed_label(key_id: Optional[str]) -> str:
 class Policy:
     conversation_days: int = DEFAULT_CONVERSATION_DAYS
     case_message_days: int = DEFAULT_CASE_MESSAGE_DAYS
+    seen_event_days: int = DEFAULT_SEEN_EVENT_DAYS
 
     @classmethod
     def from_clinic(cls, clinic) -> "Policy":
         settings = clinic.get("retention", default={}) or {}
         return cls(int(settings.get("conversation_days", DEFAULT_CONVERSATION_DAYS)),
-                   int(settings.get("case_message_days", DEFAULT_CASE_MESSAGE_DAYS)))
+                   int(settings.get("case_message_days", DEFAULT_CASE_MESSAGE_DAYS)),
+                   max(1, int(settings.get("seen_event_days", DEFAULT_SEEN_EVENT_DAYS))))
 
 
 def purge(svc: Services, tracker_store, policy: Policy, actor: str, now: Optional[dt.datetime] = None) -> dict:
@@ -95,8 +102,12 @@ def purge(svc: Services, tracker_store, policy: Policy, actor: str, now: Optiona
             db.case_messages.c.ts < cutoff, db.case_messages.c.body_sealed.isnot(None),
             db.case_messages.c.case_id.in_(resolved_ids)).values(body_sealed=None, key_id=ERASED_BY_RETENTION)).rowcount
     review = svc.review.purge_older_than(now - dt.timedelta(days=policy.conversation_days))
+    with svc.cases.engine.begin() as connection:  # event-id hashes only, but the table must not only grow
+        seen = connection.execute(delete(seen_events).where(
+            seen_events.c.seen_at < now - dt.timedelta(days=policy.seen_event_days))).rowcount
     result = {"tracker_events_deleted": events, "case_messages_cleared": messages, "review_items_deleted": review,
-              "conversation_days": policy.conversation_days, "case_message_days": policy.case_message_days}
+              "seen_events_deleted": seen, "conversation_days": policy.conversation_days,
+              "case_message_days": policy.case_message_days, "seen_event_days": policy.seen_event_days}
     svc.audit.append("retention_purged", actor=actor, outcome="ok", details=result)
     return result
 
