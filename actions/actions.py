@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from triage import handoff
+from triage import DECISION_CRISIS, DECISION_PRIVATE, disclosure, handoff
 from triage.decision import of_parse_data
 from triage.language import SUPPORTED
 
@@ -39,7 +39,10 @@ class ActionEscalate(Action):
             # reply and the case must still come, once.
             reply, _ = handoff.escalation(tracker.sender_id, tracker.get_latest_input_channel() or "unknown", triage,
                                           (tracker.latest_message or {}).get("text") or "")
-            dispatcher.utter_message(text=reply)
+            # as triage.nlg does: the automated-assistant line on a first reply, the decision for the outbox
+            decision = DECISION_CRISIS if triage.get("decision") == DECISION_CRISIS else DECISION_PRIVATE
+            dispatcher.utter_message(text=disclosure.with_line(reply, tracker.applied_events(), triage.get("language")),
+                                     triage_decision=decision, triage_language=triage.get("language"))
         # Paused either way: a sensitive conversation must not fall back to automatic answers.
         return _language(triage) + [ConversationPaused()]
 

@@ -133,3 +133,21 @@ def test_a_crisis_first_reply_still_starts_with_the_emergency_number(svc):
     assert reply["text"].startswith("🚨") and "112" in reply["text"].split("\n")[0]
     assert reply["text"].rstrip().endswith(")") and LINES["en"] in reply["text"].split("\n\n")[-1]
     assert reply["triage_decision"] == "crisis"
+
+
+def test_the_legacy_action_escalate_reply_carries_the_line_and_the_decision_too(svc):
+    """A model trained before utter_escalate answers a crisis from the action server."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.actions import ActionEscalate
+
+    latest = {"text": "quiero morir", "triage": {"decision": "crisis", "language": "es"}}
+    for earlier, says in (([{"event": "user", "text": "quiero morir"}], True),
+                          ([{"event": "bot", "text": "hola"}, {"event": "user", "text": "quiero morir"}], False)):
+        dispatcher = CollectingDispatcher()
+        asyncio.run(ActionEscalate().run(dispatcher, Tracker("patient-es", {}, latest, earlier, False, None, {},
+                                                             "action_listen"), {}))
+        message = dispatcher.messages[0]
+        assert message["text"].startswith("🚨") and (LINES["es"] in message["text"]) is says
+        assert message["triage_decision"] == "crisis"

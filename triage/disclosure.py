@@ -9,7 +9,7 @@ the emergency numbers.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, Optional
 
 from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -20,15 +20,23 @@ from triage.replies import Replies
 KEY = "automated_assistant"
 
 
-def first_reply(tracker: DialogueStateTracker) -> bool:
-    """True while the bot has not spoken since the conversation (re)started."""
-    return not any(isinstance(event, BotUttered) for event in tracker.applied_events())
+def first_reply(events: Iterable[Any]) -> bool:
+    """True while the bot has not spoken in these events (a tracker's ``applied_events()``:
+    Rasa's event objects in the server, event dicts in the action server)."""
+    return not any(isinstance(event, BotUttered) or (isinstance(event, dict) and event.get("event") == "bot")
+                   for event in events)
+
+
+def with_line(text: str, events: Iterable[Any], language: Optional[str]) -> str:
+    """``text`` with the disclosure line appended when this is the conversation's first reply."""
+    if not text or not first_reply(events):
+        return text
+    return f"{text}\n\n{Replies(clinic_config.current(), language or '').phrase(KEY)}"
 
 
 def add_to(response: Optional[Dict[str, Any]], tracker: DialogueStateTracker,
            language: Optional[str]) -> Optional[Dict[str, Any]]:
-    """``response`` with the disclosure line appended when this is the conversation's first reply."""
-    if not response or not response.get("text") or not first_reply(tracker):
+    """An NLG ``response`` with the line added to its text on the conversation's first reply."""
+    if not response or not response.get("text"):
         return response
-    line = Replies(clinic_config.current(), language or "").phrase(KEY)
-    return {**response, "text": f"{response['text']}\n\n{line}"}
+    return {**response, "text": with_line(response["text"], tracker.applied_events(), language)}
