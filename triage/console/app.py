@@ -38,7 +38,7 @@ from triage import handoff, intents
 from triage.audit import EVENTS
 from triage.cases import OUTCOMES, CaseError
 from triage.db import utcnow
-from triage.console import inbox_pages
+from triage.console import inbox_pages, outbox_page
 from triage.console.accounts import ADMIN, AUDITOR, ROLES, STAFF, AccountError, Accounts, SignInThrottled
 from triage.console.sessions import Expired, Session, Sessions
 from triage.console.totp import SecondFactor
@@ -57,7 +57,7 @@ SECOND_FACTOR_SECONDS = 300
 SECOND_FACTOR_AAD = "console-second-factor"
 POLL_HEADER = "X-Console-Poll"  # background refresh: does not count as activity
 CASE_WORKERS, AUDIT_READERS = (STAFF, ADMIN), (AUDITOR, ADMIN)
-REPLY_CHANNELS = ("facebook", "x")
+REPLY_CHANNELS = ("facebook", "instagram", "x")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -538,6 +538,7 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
 
     # Reports, incident notices and the banners on every page (triage/console/inbox_pages.py).
     inbox_pages.register(app, svc, templates, page=page, requires=requires, actor=actor, error=error)
+    outbox_page.register(app, svc, page=page, requires=requires)  # messages to patients (triage/outbox.py)
     return app
 
 
