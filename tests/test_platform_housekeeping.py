@@ -83,6 +83,23 @@ def test_retention_purges_seen_events_past_the_redelivery_window(svc):
     assert kept == {hashlib.sha256(n.encode()).hexdigest() for n in ("fresh", "six-days")}
 
 
+def test_retention_deletes_finished_outbox_rows_with_the_conversations(svc):
+    from triage.outbox import Outbox
+
+    box = Outbox(svc.keys, svc.cases.engine)
+    old_sent, old_waiting, new_sent = (box.enqueue("x", "123", text, "answer") for text in ("a", "b", "c"))
+    for row_id in (old_sent, new_sent):
+        box._finish(type("Row", (), {"id": row_id, "attempts": 0})(), "sent", None)
+    now = db.utcnow()
+    with svc.cases.engine.begin() as connection:
+        connection.execute(db.outbound_messages.update().where(db.outbound_messages.c.id.in_([old_sent, old_waiting]))
+                           .values(created_at=now - dt.timedelta(days=31)))
+    assert retention.purge(svc, None, retention.Policy(), actor="staff:admin", now=now)["outbox_rows_deleted"] == 1
+    with db.reading(svc.cases.engine) as connection:
+        left = set(connection.execute(select(db.outbound_messages.c.id)).scalars())
+    assert left == {old_waiting, new_sent}  # a waiting reply is never dropped
+
+
 def test_the_seen_event_window_comes_from_clinic_yml():
     class Clinic:
         def get(self, *_keys, default=None):

@@ -105,8 +105,13 @@ def purge(svc: Services, tracker_store, policy: Policy, actor: str, now: Optiona
     with svc.cases.engine.begin() as connection:  # event-id hashes only, but the table must not only grow
         seen = connection.execute(delete(seen_events).where(
             seen_events.c.seen_at < now - dt.timedelta(days=policy.seen_event_days))).rowcount
+        # sent or failed outbox rows: no text left, but the sealed recipient id goes with the conversation
+        outbound = db.outbound_messages
+        finished = connection.execute(delete(outbound).where(
+            outbound.c.state != "waiting",
+            outbound.c.created_at < now - dt.timedelta(days=policy.conversation_days))).rowcount
     result = {"tracker_events_deleted": events, "case_messages_cleared": messages, "review_items_deleted": review,
-              "seen_events_deleted": seen, "conversation_days": policy.conversation_days,
+              "seen_events_deleted": seen, "outbox_rows_deleted": finished, "conversation_days": policy.conversation_days,
               "case_message_days": policy.case_message_days, "seen_event_days": policy.seen_event_days}
     svc.audit.append("retention_purged", actor=actor, outcome="ok", details=result)
     return result
