@@ -129,3 +129,22 @@ def test_a_passing_rate_limit_is_retried_and_the_reply_goes(svc, api):
     outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
     assert [r["status"] for r in sends(api, psid)] == [400, 200]
     assert svc.cases.show(case_id, "nurse-7")["messages"][-1]["text"] == DRAFT
+
+
+def test_an_x_staff_reply_never_waits_out_a_rate_limit(svc, api, monkeypatch):
+    import time
+
+    for name, value in {"X_CONSUMER_KEY": "ck", "X_CONSUMER_SECRET": "cs", "X_ACCESS_TOKEN": "at",
+                        "X_ACCESS_TOKEN_SECRET": "ats", "X_USER_ID": "4337869213", "X_API_URL": api.url}.items():
+        monkeypatch.setenv(name, value)
+    api.responder = lambda entry: (429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": str(int(time.time()) + 600)})
+    case_id, user = case_written(svc, 200, "x")  # no messaging window on X
+    started = time.monotonic()
+    with pytest.raises(outbound.ReplyRefused) as refused:
+        outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
+    assert time.monotonic() - started < 5 and "try again after" in str(refused.value)
+    assert "draft is kept" in str(refused.value)
+    api.responder = None
+    assert outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT) == "x"
+    sent = api.received(lambda r: r["path"] == f"/2/dm_conversations/with/{user}/messages")
+    assert [r["status"] for r in sent] == [429, 200] and sent[-1]["body"]["text"] == DRAFT

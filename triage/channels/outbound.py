@@ -135,6 +135,20 @@ def return_thread(case: Mapping[str, Any], sender_id: str, reason: str) -> None:
         logger.error("case %s: thread control not taken back (%s)", case["id"], type(exc).__name__)
 
 
+def send_x_staff_reply(client, recipient: str, text: str) -> None:
+    """One try: X's rate-limit reset can be many minutes away, too long for staff to wait on a page."""
+    from triage import outbox
+
+    try:
+        client.send_dm_once(recipient, text)
+    except outbox.Retry as exc:
+        until = db.utcnow() + dt.timedelta(seconds=exc.after)
+        raise ReplyRefused(f"X did not take the reply now ({exc.reason}); try again after "
+                           f"{until:%H:%M} UTC." + KEEP_DRAFT) from None
+    except outbox.Refused as exc:
+        raise ReplyRefused(f"X refused the reply ({exc}). Contact the patient another way." + KEEP_DRAFT) from None
+
+
 def send_staff_reply(svc: Services, case_id: str, staff: str, text: str) -> str:
     if not text.strip():
         raise CaseError("the reply is empty")
@@ -158,7 +172,7 @@ def send_staff_reply(svc: Services, case_id: str, staff: str, text: str) -> str:
         x = XInput.from_credentials(None)
         if not x.configured:
             raise CaseError("X is not configured (X_* settings)")
-        x.client.send_dm(recipient, text)
+        send_x_staff_reply(x.client, recipient, text)
     else:
         raise CaseError(f"a {channel} conversation cannot receive a reply from here; "
                         "contact the patient through the secure channel or by phone")
