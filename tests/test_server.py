@@ -54,7 +54,8 @@ def test_crisis_message_gets_emergency_and_crisis_line_first(assistant, message)
 @pytest.mark.parametrize("message,extra,expected", ids=["empty", "whitespace", "10k", "emoji", "french", "attachment"], argvalues=[
     ("", {}, "empty"),
     ("    ", {}, "empty"),
-    ("x" * 10_000, {}, "long message"),
+    # A wall of text is not read as a routine question: a person reads it (the private reply).
+    ("x" * 10_000, {}, "continue this privately"),
     ("😀🎉👍", {}, "in words"),
     ("bonjour, je voudrais un rendez-vous demain", {}, "English, German or Spanish"),
     ("", {"metadata": {"attachments": [{"type": "image", "url": "https://example.org/a.jpg"}]}}, "can't open pictures"),
