@@ -1,4 +1,4 @@
-"""`triage classify` follows the batch contract in ../shared/DESIGN.md."""
+"""`triage classify` follows the batch contract in docs/configuration.md."""
 import json
 import subprocess
 from pathlib import Path

@@ -12,7 +12,7 @@ none of that. Each event is rebuilt here from an allow-list:
 - actions: the action name; slots: the slot name, never its value;
 - bot messages and everything else: nothing more.
 
-endpoints.yml (optional; see README, "Production"):
+endpoints.yml (optional; see docs/production.md):
     event_broker:
       type: triage.event_broker.PhiFreePikaEventBroker
       url: localhost

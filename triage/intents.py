@@ -1,6 +1,6 @@
 """The intent names the assistant knows, grouped by what the triage does with them.
 
-Routine names are fixed by the batch CLI contract (../shared/DESIGN.md).
+Routine names are fixed by the batch CLI contract (docs/configuration.md).
 domain.yml must list exactly these; a test keeps the two in step.
 """
 ROUTINE = (

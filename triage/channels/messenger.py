@@ -18,7 +18,7 @@ belongs to whoever owns the thread: only a crisis is answered (and escalated).
 Resuming a case takes the thread back (outbound.return_thread); the inbox passing
 it back to us resumes the case. Handover events are logged without text.
 
-Settings (environment, see ../shared/DESIGN.md): FACEBOOK_VERIFY_TOKEN,
+Settings (environment, see docs/configuration.md): FACEBOOK_VERIFY_TOKEN,
 FACEBOOK_APP_SECRET, FACEBOOK_PAGE_ACCESS_TOKEN, FACEBOOK_GRAPH_URL (default
 DEFAULT_GRAPH_URL), FACEBOOK_INBOX_APP_ID, FACEBOOK_PASS_THREAD_CONTROL (true/false;
 default: pass when FACEBOOK_INBOX_APP_ID is set), INSTAGRAM_ACCESS_TOKEN (default:
