@@ -271,9 +271,9 @@ def test_cli_verify_checkpoints_an_intact_log_and_exits_non_zero_on_a_cut(log, c
     import io
     from types import SimpleNamespace
 
-    from triage import cli, handoff
+    from triage import cli
 
-    monkeypatch.setattr(handoff, "services", lambda: SimpleNamespace(audit=log))
+    monkeypatch.setattr("triage.services.default", lambda: SimpleNamespace(audit=log))
     fill(log)
     out = io.StringIO()
     assert cli.audit_command(argparse.Namespace(action="verify"), out) == 0

@@ -9,7 +9,7 @@ from tests.fakes import Recorder
 from triage import db, worker
 from triage.audit import AuditLog
 from triage.cases import CaseError, Cases, Policy
-from triage.handoff import Services
+from triage.services import Services
 from triage.notify import Notifier, Target, backoff, targets_from_env
 
 

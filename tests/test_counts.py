@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.test_nlg import DOMAIN, tracker_with
-from triage import counts, db, handoff
+from triage import counts, db
+from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.nlg import TriageNLG
@@ -18,8 +19,8 @@ from triage.notify import Notifier
 def buffer(keystore, db_url, monkeypatch):
     engine = db.engine(db_url)
     audit = AuditLog(keystore, engine)
-    services = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit, []))
-    monkeypatch.setattr(handoff, "services", lambda: services)
+    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, []))
+    monkeypatch.setattr("triage.services.default", lambda: services)
     fresh = counts.CountBuffer(engine, flush_seconds=3600)  # flushed by the test
     monkeypatch.setattr(counts, "_buffer", fresh)
     return fresh

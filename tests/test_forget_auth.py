@@ -16,7 +16,7 @@ from triage import db, handoff, retention, tracker_store
 from triage.audit import AuditLog
 from triage.cases import Cases, Policy
 from triage.channels.rest import RestInput
-from triage.handoff import Services
+from triage.services import Services
 from triage.notify import Notifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
     services = Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
                         Notifier(audit, targets=[]))
-    monkeypatch.setattr(handoff, "services", lambda: services)
+    monkeypatch.setattr("triage.services.default", lambda: services)
     monkeypatch.setattr(tracker_store, "from_endpoints", lambda *a, **k: None)
     return services
 

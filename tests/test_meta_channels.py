@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tests import channel_payloads as p
 from tests.fakes import Recorder
 from tests.servers import ROOT, Assistant
-from triage import db, handoff, keys, spool
+from triage import db, keys, spool
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.channels import messenger, outbound
@@ -118,7 +118,7 @@ def test_comment_escalation_is_spooled_when_the_database_is_down_and_a_refused_p
     def down():
         raise ConnectionError("database down")
 
-    monkeypatch.setattr(handoff, "services", down)
+    monkeypatch.setattr("triage.services.default", down)
 
     async def parse_message(text):
         return {"text": text, "triage": {"decision": "crisis", "intent": "crisis_self_harm", "language": "en",

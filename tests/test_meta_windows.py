@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import update
 
 from tests.fakes import Recorder
-from triage import db, handoff
+from triage import db
+from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.channels import outbound
@@ -30,9 +31,9 @@ def api():
 @pytest.fixture
 def svc(keystore, tmp_path, monkeypatch, api):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
+    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
                                 ReviewQueue(keystore, audit))
-    monkeypatch.setattr(handoff, "services", lambda: services)
+    monkeypatch.setattr("triage.services.default", lambda: services)
     for name, value in {"FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_APP_SECRET": "s",
                         "FACEBOOK_PAGE_ACCESS_TOKEN": "page-token", "FACEBOOK_GRAPH_URL": api.url + GRAPH}.items():
         monkeypatch.setenv(name, value)

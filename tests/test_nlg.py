@@ -7,6 +7,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from triage import handoff
+from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.nlg import TriageNLG
@@ -51,9 +52,9 @@ def svc(keystore, tmp_path, monkeypatch):
     from triage import db
 
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit),
+    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit),
                                 ReviewQueue(keystore, audit))
-    monkeypatch.setattr(handoff, "services", lambda: services)
+    monkeypatch.setattr("triage.services.default", lambda: services)
     return services
 
 
@@ -80,7 +81,7 @@ def test_the_escalation_reply_does_not_wait_on_the_database(monkeypatch, caplog,
     def broken():
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(handoff, "services", broken)
+    monkeypatch.setattr("triage.services.default", broken)
     message = generate(tracker_with("/ask_opening_hours i feel dizzy", {"decision": "private", "language": "en"}))
     assert "privately" in message["text"] and "dizzy" not in message["text"]
     assert "escalation could not be recorded (RuntimeError)" in caplog.text and "dizzy" not in caplog.text
@@ -121,7 +122,7 @@ def test_the_crisis_reply_survives_everything_behind_it_failing(monkeypatch, cap
     def broken(*_args, **_kwargs):
         raise RuntimeError("down")
 
-    monkeypatch.setattr(handoff, "services", broken)
+    monkeypatch.setattr("triage.services.default", broken)
     monkeypatch.setattr(spool.keystore, "default", broken)
     message = generate(tracker_with("i want to kill myself", {"decision": "crisis", "language": "en"}),
                        "utter_escalate")

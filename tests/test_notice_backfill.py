@@ -8,7 +8,7 @@ from tests.fakes import Recorder
 from triage import db, handoff, worker
 from triage.audit import AuditLog
 from triage.cases import Cases, Policy
-from triage.handoff import Services
+from triage.services import Services
 from triage.notify import Notifier, Target
 
 PRIVATE = {"decision": "private", "intent": "disclose_symptoms", "confidence": 0.9, "language": "en"}

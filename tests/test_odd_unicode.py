@@ -9,6 +9,7 @@ import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from triage import db, handoff, keys, spool, worker
+from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.channels.base import deliver
@@ -25,9 +26,9 @@ def variants(text):
 @pytest.fixture
 def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
+    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
                                 ReviewQueue(keystore, audit))
-    monkeypatch.setattr(handoff, "services", lambda: services)
+    monkeypatch.setattr("triage.services.default", lambda: services)
     monkeypatch.setattr(keys, "_default", keystore)
     monkeypatch.setenv(spool.ENV_DIR, str(tmp_path / "spool"))
     return services

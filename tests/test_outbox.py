@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.fakes import Recorder
-from triage import db, handoff, outbox
+from triage import db, outbox
+from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.channels import x_dm
@@ -23,9 +24,9 @@ PATIENT = "4242424242"
 @pytest.fixture
 def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
+    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
                                 ReviewQueue(keystore, audit))
-    monkeypatch.setattr(handoff, "services", lambda: services)
+    monkeypatch.setattr("triage.services.default", lambda: services)
     return services
 
 

@@ -11,7 +11,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import insert, select
 
 from tests import channel_payloads as p
-from triage import db, handoff, retention
+from triage import db, retention
+from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.channels import x_events
@@ -61,9 +62,9 @@ def test_our_own_dms_other_activity_events_and_encrypted_chats():
 @pytest.fixture
 def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
+    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
                                 ReviewQueue(keystore, audit))
-    monkeypatch.setattr(handoff, "services", lambda: services)
+    monkeypatch.setattr("triage.services.default", lambda: services)
     return services
 
 

@@ -11,11 +11,11 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from tests.servers import ROOT
-from triage import db, handoff, tracker_store
+from triage import db, tracker_store
 from triage.audit import AuditLog
 from triage.cases import Cases, Policy
 from triage.channels.base import deliver
-from triage.handoff import Services
+from triage.services import Services
 from triage.notify import Notifier
 from triage.shortcuts import GUARD, RESTART, without_shortcut
 
@@ -27,7 +27,7 @@ def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
     services = Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
                         Notifier(audit, targets=[]))
-    monkeypatch.setattr(handoff, "services", lambda: services)
+    monkeypatch.setattr("triage.services.default", lambda: services)
     monkeypatch.setattr(tracker_store, "from_endpoints", lambda *a, **k: None)
     return services
 

@@ -11,7 +11,7 @@ from tests.test_handoff_e2e import make_stack, teardown, triage_cli
 from triage import db, handoff
 from triage.audit import AuditLog
 from triage.cases import Cases, Policy
-from triage.handoff import Services
+from triage.services import Services
 from triage.notify import Notifier
 from triage.review import Label, ReviewError, TrainingData, read_labels_csv
 

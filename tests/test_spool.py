@@ -4,6 +4,7 @@ import logging
 import pytest
 
 from triage import db, handoff, keys, spool, worker
+from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.notify import Notifier
@@ -25,12 +26,12 @@ def down(keystore, monkeypatch):
         raise ConnectionError("database down")
 
     monkeypatch.setattr(keys, "_default", keystore)
-    monkeypatch.setattr(handoff, "services", broken)
+    monkeypatch.setattr("triage.services.default", broken)
 
 
 def _services(keystore, tmp_path):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    return handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit), ReviewQueue(keystore, audit))
+    return Services(keystore, audit, Cases(keystore, audit), Notifier(audit), ReviewQueue(keystore, audit))
 
 
 def test_a_crisis_during_an_outage_becomes_an_urgent_case_when_the_database_is_back(
@@ -85,7 +86,7 @@ def test_when_even_the_spool_fails_the_patient_still_gets_the_reply_and_it_is_lo
     def no_keys():
         raise keys.KeyStoreError("no master key")
 
-    monkeypatch.setattr(handoff, "services", broken)
+    monkeypatch.setattr("triage.services.default", broken)
     monkeypatch.setattr(keys, "default", no_keys)
     reply, case_id = handoff.escalation("patient-7", "rest", {"decision": "crisis"}, TEXT)
     assert case_id is None and "🚨" in reply

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import insert
 
 from tests.fakes import Recorder
-from triage import db, handoff, surge, worker
+from triage import db, surge, worker
+from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.notify import Notifier, Target
@@ -25,7 +26,7 @@ def webhook():
 def svc(keystore, db_url, webhook, monkeypatch):
     monkeypatch.setattr(worker, "surge_check", lambda s: surge.check(s, SETTINGS))
     audit = AuditLog(keystore, db.engine(db_url))
-    return handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit, [Target(webhook.url, False)]))
+    return Services(keystore, audit, Cases(keystore, audit), Notifier(audit, [Target(webhook.url, False)]))
 
 
 def messages(svc, count, at, decision="answer", channel="facebook"):
@@ -89,7 +90,7 @@ def test_a_jump_in_the_crisis_share_alerts_even_at_the_usual_volume(svc, webhook
 
 def test_slack_targets_get_the_summary_line(keystore, tmp_path, webhook):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    svc = handoff.Services(keystore, audit, Cases(keystore, audit), Notifier(audit, [Target(webhook.url, True)]))
+    svc = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, [Target(webhook.url, True)]))
     messages(svc, 25, db.utcnow())
     assert surge.check(svc, SETTINGS) == 1 and svc.notifier.deliver_due() == 1
     text = webhook.received()[0]["body"]["text"]

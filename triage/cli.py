@@ -94,11 +94,11 @@ def clinic_check(out: IO[str]) -> int:
 def worker_command(args, out: IO[str]) -> int:
     import logging
 
-    from triage import handoff, worker
+    from triage import services, worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
     if args.once:
-        out.write(json.dumps(worker.run_once(handoff.services())) + "\n")
+        out.write(json.dumps(worker.run_once(services.default())) + "\n")
         return 0
     worker.run_forever()
     return 0
@@ -116,9 +116,9 @@ def _left(due) -> str:
 
 
 def cases_command(args, out: IO[str]) -> int:
-    from triage import handoff
+    from triage import handoff, services
 
-    svc = handoff.services()
+    svc = services.default()
     if args.action == "list":
         rows = svc.cases.list_open()
         out.write(f"{'case id':<38}{'priority':<10}{'status':<9}{'channel':<11}{'SLA left':<18}claimed by\n")
@@ -162,10 +162,10 @@ def cases_command(args, out: IO[str]) -> int:
 def review_command(args, out: IO[str]) -> int:
     from pathlib import Path
 
-    from triage import handoff
+    from triage import services
     from triage.review import Label, read_labels_csv
 
-    queue = handoff.services().review
+    queue = services.default().review
     if args.action == "list":
         items = queue.list(status=None if args.all else "open", source=args.source, language=args.language,
                            limit=args.limit)
@@ -224,9 +224,9 @@ def eval_command(args, out: IO[str]) -> int:
 
 
 def audit_command(args, out: IO[str]) -> int:
-    from triage import handoff
+    from triage import services
 
-    svc = handoff.services()
+    svc = services.default()
     if args.action == "verify":
         result = svc.audit.verify(checkpoint=True)  # an intact log is anchored up to here
         out.write(str(result) + "\n")
@@ -256,9 +256,9 @@ def keys_command(args, out: IO[str]) -> int:
         store = keys.KeyStore.create_file(path)
         out.write(f"created keyring {path} with master key {store.active}\n")
         return 0
-    from triage import handoff
+    from triage import services
 
-    svc = handoff.services()
+    svc = services.default()
     old = svc.keys.active
     new = svc.keys.add_master_key()
     from triage import tracker_store
@@ -273,9 +273,9 @@ def keys_command(args, out: IO[str]) -> int:
 
 
 def retention_command(args, out: IO[str]) -> int:
-    from triage import clinic, handoff, retention, tracker_store
+    from triage import clinic, retention, services, tracker_store
 
-    svc = handoff.services()
+    svc = services.default()
     policy = retention.Policy.from_clinic(clinic.current())
     if args.days is not None:
         policy.conversation_days = args.days
@@ -289,9 +289,9 @@ def retention_command(args, out: IO[str]) -> int:
 
 
 def forget_command(args, out: IO[str]) -> int:
-    from triage import handoff, retention, tracker_store
+    from triage import retention, services, tracker_store
 
-    result = retention.forget(handoff.services(), tracker_store.from_endpoints(), args.channel, args.sender,
+    result = retention.forget(services.default(), tracker_store.from_endpoints(), args.channel, args.sender,
                               actor=f"staff:{args.staff}")
     out.write(json.dumps(result) + "\n")
     return 0
@@ -308,10 +308,10 @@ def console_command(args, out: IO[str]) -> int:
         return 0
     import getpass
 
-    from triage import handoff
+    from triage import services
     from triage.console.accounts import Accounts
 
-    accounts = Accounts(handoff.services().audit)
+    accounts = Accounts(services.default().audit)
     actor = f"cli:{getpass.getuser()}"
     if args.action == "users":
         for account in accounts.list():
@@ -359,7 +359,7 @@ class CliError(RuntimeError):
 
 def inbox_report_command(args, out: IO[str]) -> int:
     """The console's /reports figures as CSV or JSON; audited like the console's export."""
-    from triage import clinic, handoff, inbox_report
+    from triage import clinic, inbox_report, services
 
     if not args.staff:
         raise CliError("--staff ID is required (exporting a report is audited)")
@@ -368,7 +368,7 @@ def inbox_report_command(args, out: IO[str]) -> int:
         since, until = inbox_report.date_range(args.since, args.until, tz)
     except ValueError as exc:
         raise CliError(f"dates: {exc}") from None
-    svc = handoff.services()
+    svc = services.default()
     report = inbox_report.build(svc.audit.engine, tz, since, until)
     svc.audit.append("report_exported", actor=f"staff:{args.staff}", outcome=args.format, details=report["range"])
     body = inbox_report.to_csv(report) if args.format == "csv" else inbox_report.to_json(report) + "\n"
@@ -383,10 +383,10 @@ def inbox_report_command(args, out: IO[str]) -> int:
 
 def outbox_command(args, out: IO[str]) -> int:
     """Messages to patients waiting, sent or failed (triage/outbox.py): times and reasons, never text."""
-    from triage import handoff
+    from triage import services
     from triage.outbox import Outbox
 
-    svc = handoff.services()
+    svc = services.default()
     box = Outbox(svc.keys, svc.cases.engine)
     rows = box.listing(states=args.state or None, limit=args.limit)
     out.write(f"{'id':<7}{'state':<9}{'priority':<9}{'channel':<11}{'kind':<12}{'tries':<6}{'queued':<22}"

@@ -15,53 +15,22 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 import requests
 
-from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, redflags, spool
-from triage.audit import AuditLog
-from triage.cases import NORMAL, Cases, Policy
-from triage.keys import KeyStore
-from triage.notify import Notifier
+from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, redflags, services, spool
+from triage.cases import NORMAL
 from triage.replies import Replies, reply_for
-from triage.review import ReviewQueue
+from triage.services import Services
 
 logger = logging.getLogger(__name__)
 
 ENV_RASA_URL = "TRIAGE_RASA_URL"
 ENV_TOKEN = "RASA_AUTH_TOKEN"
 TOKEN_FILE = Path(__file__).resolve().parent.parent / "var" / "rasa-token"
-
-
-@dataclass
-class Services:
-    keys: KeyStore
-    audit: AuditLog
-    cases: Cases
-    notifier: Notifier
-    review: Optional[ReviewQueue] = None
-
-    def __post_init__(self) -> None:
-        if self.review is None:
-            self.review = ReviewQueue(self.keys, self.audit)
-
-    @classmethod
-    def from_env(cls) -> "Services":
-        from triage import db, keys
-
-        store = keys.default()
-        audit = AuditLog(store, db.engine())
-        cases = Cases(store, audit, Policy.from_clinic(clinic_config.current()))
-        return cls(store, audit, cases, Notifier(audit), ReviewQueue(store, audit))
-
-
-@lru_cache(maxsize=1)
-def services() -> Services:
-    return Services.from_env()
 
 
 def escalation(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> Tuple[str, Optional[str]]:
@@ -77,7 +46,7 @@ def escalation(sender_id: str, channel: str, triage: Mapping[str, Any], text: st
         triage["decision"] = DECISION_PRIVATE
     reply = reply_for(triage)
     try:
-        return reply, record_escalation(services(), sender_id, channel, triage, text)
+        return reply, record_escalation(services.default(), sender_id, channel, triage, text)
     except Exception as exc:  # noqa: BLE001
         try:
             spool.put(sender_id, channel, triage, text)
@@ -119,7 +88,7 @@ def answer(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -
     """A routine message's reply, queueing it for the admins when the model was unsure.
     Used by the in-server NLG."""
     if triage.get("review"):
-        queue_for_review(services(), sender_id, channel, triage, text)
+        queue_for_review(services.default(), sender_id, channel, triage, text)
     return reply_for(triage, text)
 
 

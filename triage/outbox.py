@@ -259,9 +259,9 @@ def shared() -> Outbox:
     global _shared
     with _lock:
         if _shared is None:
-            from triage import handoff
+            from triage import services
 
-            svc = handoff.services()
+            svc = services.default()
             _shared = Outbox(svc.keys, svc.cases.engine,
                              on_failure=lambda info, recipient, reason: escalate_failure(svc, info, recipient, reason))
         return _shared

@@ -20,7 +20,7 @@ from triage import db
 from triage.cases import RESOLVED
 from triage.channels.webhook import seen_events
 from triage.db import utcnow
-from triage.handoff import Services
+from triage.services import Services
 
 DEFAULT_CONVERSATION_DAYS = 30
 DEFAULT_CASE_MESSAGE_DAYS = 30

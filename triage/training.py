@@ -126,9 +126,9 @@ def summary(candidate: evaluate.Scores, current: Optional[evaluate.Scores]) -> s
 
 def _audit(event: str, actor: str, details: Dict, out: IO[str], required: bool) -> None:
     try:
-        from triage import handoff
+        from triage import services
 
-        handoff.services().audit.append(event, actor=actor, outcome=details.get("outcome", "ok"), details=details)
+        services.default().audit.append(event, actor=actor, outcome=details.get("outcome", "ok"), details=details)
     except Exception as exc:  # noqa: BLE001
         if required:
             raise TrainingError(f"cannot write the audit record ({type(exc).__name__}: {exc}); "

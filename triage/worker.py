@@ -11,8 +11,8 @@ import os
 import time
 from typing import Dict, Optional
 
-from triage import clinic as clinic_config, handoff, spool, surge
-from triage.handoff import Services
+from triage import clinic as clinic_config, handoff, services, spool, surge
+from triage.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def spool_failed_notice(svc: Services, spool_id: str) -> None:
 
 
 def run_forever(svc: Optional[Services] = None, interval: Optional[float] = None) -> None:
-    svc = svc or handoff.services()
+    svc = svc or services.default()
     interval = interval or float(os.environ.get("TRIAGE_WORKER_INTERVAL", "2"))
     logger.info("worker started: %d staff webhook(s)", len(svc.notifier.targets))
     while True:

@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import UserMessage
 
-from triage import handoff
+from triage import handoff, services
 from triage.decision import of_parse_data
 from triage.shortcuts import without_shortcut
 from triage.text import clean
@@ -30,7 +30,7 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
         message.text = clean(message.text)
     intercepted = handoff.Intercepted([])
     try:
-        intercepted = await asyncio.to_thread(handoff.intercept, handoff.services(), message.sender_id,
+        intercepted = await asyncio.to_thread(handoff.intercept, services.default(), message.sender_id,
                                               message.input_channel, message.text or "", message.metadata)
     except Exception as exc:  # noqa: BLE001
         logger.error("handoff check failed for a %s message (%s)", message.input_channel, type(exc).__name__)
@@ -44,7 +44,7 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
     if intercepted.case_id is not None or not report_new_case:
         return None
     try:
-        return await asyncio.to_thread(handoff.active_case_id, handoff.services(), message.sender_id,
+        return await asyncio.to_thread(handoff.active_case_id, services.default(), message.sender_id,
                                        message.input_channel)
     except Exception as exc:  # noqa: BLE001
         logger.error("handoff lookup failed for a %s message (%s)", message.input_channel, type(exc).__name__)

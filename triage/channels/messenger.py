@@ -37,7 +37,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff
+from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff, services
 from triage.channels.base import classify_public, deliver
 from triage.channels.outbound import HANDED_BACK, best_effort
 from triage.channels.webhook import (Rejected, add_health_route, as_dict, as_id, as_list, hmac_matches, in_background,
@@ -423,7 +423,7 @@ class MessengerInput(InputChannel):
 
 def _held_by_a_case(event: MessengerEvent) -> bool:
     try:
-        case = handoff.services().cases.active_case(event.channel, event.sender_id)
+        case = services.default().cases.active_case(event.channel, event.sender_id)
     except Exception as exc:  # noqa: BLE001
         # Unknown: the handoff path, which lets the message reach Rasa if the database is down
         logger.error("%s: standby case lookup failed (%s)", event.channel, type(exc).__name__)
@@ -433,7 +433,7 @@ def _held_by_a_case(event: MessengerEvent) -> bool:
 
 def _request_resume(channel: str, sender_id: str) -> None:
     """The worker resumes the conversation (handoff.resume), as after a resolve; the case stays open."""
-    svc = handoff.services()
+    svc = services.default()
     case = svc.cases.active_case(channel, sender_id)
     if case and case["paused"]:
         svc.cases.request_resume(case["id"], HANDED_BACK)

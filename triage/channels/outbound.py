@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from triage import db
 from triage.cases import RESOLVED, CaseError
 from triage.channels.webhook import send_async
-from triage.handoff import Services
+from triage.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ import jinja2
 from sanic import Sanic, response
 from sanic.request import Request
 
-from triage import handoff, intents
+from triage import handoff, intents, services
 from triage.audit import EVENTS
 from triage.cases import OUTCOMES, CaseError
 from triage.db import utcnow
@@ -99,7 +99,7 @@ async def blocking(fn: Callable, *args, **kwargs):
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
 
-def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-console") -> Sanic:
+def create_app(svc: services.Services, settings: Settings, name: str = "triage-console") -> Sanic:
     app = Sanic(name)
     app.config.KEEP_ALIVE_TIMEOUT = 30
     accounts = Accounts(svc.audit)
@@ -544,6 +544,6 @@ def create_app(svc: handoff.Services, settings: Settings, name: str = "triage-co
 
 def serve(settings: Optional[Settings] = None) -> None:
     settings = settings or Settings.from_env()
-    app = create_app(handoff.services(), settings)
+    app = create_app(services.default(), settings)
     # No access log: the URLs name cases, and nothing in them is needed in a log.
     app.run(host=settings.host, port=settings.port, access_log=False, workers=1, motd=False)
