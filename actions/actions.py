@@ -22,7 +22,7 @@ def _language(triage: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 class ActionEscalate(Action):
     """Runs after utter_escalate, which already gave the private or crisis reply and opened
-    the staff case (triage.nlg -> handoff.escalation): pauses the conversation and records
+    the staff case (triage.nlg -> handoff.escalate): pauses the conversation and records
     its language. It opens no case after utter_escalate, so the escalation is never
     recorded twice (only under a model trained before utter_escalate, which routes
     escalations straight here, does it give the reply and open the case). If this
@@ -37,7 +37,7 @@ class ActionEscalate(Action):
         if not _answered_in_server(tracker):
             # A model trained before utter_escalate existed routes straight here: the
             # reply and the case must still come, once.
-            reply, _ = handoff.escalation(tracker.sender_id, tracker.get_latest_input_channel() or "unknown", triage,
+            reply, _ = handoff.escalate(tracker.sender_id, tracker.get_latest_input_channel() or "unknown", triage,
                                           (tracker.latest_message or {}).get("text") or "")
             # as triage.nlg does: the automated-assistant line on a first reply, the decision for the outbox
             decision = DECISION_CRISIS if triage.get("decision") == DECISION_CRISIS else DECISION_PRIVATE

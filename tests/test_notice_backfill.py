@@ -16,10 +16,19 @@ CRISIS = {"decision": "crisis", "intent": "crisis_overdose", "confidence": 1.0, 
 
 
 @pytest.fixture
-def svc(keystore, tmp_path):
+def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'cases.db'}"))
-    return Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
-                    Notifier(audit, targets=[]))
+    services = Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
+                        Notifier(audit, targets=[]))
+    monkeypatch.setattr("triage.services.default", lambda: services)
+    return services
+
+
+def escalated(sender_id, channel, decision, text):
+    """The case id of an escalation through the one public path."""
+    reply, case_id = handoff.escalate(sender_id, channel, decision, text)
+    assert reply and case_id
+    return case_id
 
 
 @pytest.fixture
@@ -36,9 +45,9 @@ def age(svc, case_id, minutes=10):
 
 
 def test_cases_opened_without_webhooks_are_announced_once_they_are_set(svc, hook):
-    urgent = handoff.escalate(svc, "p-1", "rest", CRISIS, "i took all my pills")  # no webhook: no notice
-    normal = handoff.escalate(svc, "p-2", "x", PRIVATE, "my knee")
-    resolved = handoff.escalate(svc, "p-3", "x", PRIVATE, "my back")
+    urgent = escalated("p-1", "rest", CRISIS, "i took all my pills")  # no webhook: no notice
+    normal = escalated("p-2", "x", PRIVATE, "my knee")
+    resolved = escalated("p-3", "x", PRIVATE, "my back")
     svc.cases.resolve(resolved, "ana", "contacted")
     for case_id in (urgent, normal, resolved):
         age(svc, case_id)
@@ -59,7 +68,7 @@ def test_cases_opened_without_webhooks_are_announced_once_they_are_set(svc, hook
 
 def test_a_webhook_added_later_hears_of_open_cases_the_first_one_already_had(svc, hook):
     svc.notifier = Notifier(svc.audit, [Target(f"{hook.url}/first", False)])
-    case_id = handoff.escalate(svc, "p-1", "rest", PRIVATE, "my knee")  # notice queued as it opens
+    case_id = escalated("p-1", "rest", PRIVATE, "my knee")  # notice queued as it opens
     age(svc, case_id)
     assert worker.run_once(svc)["announced"] == 0
     svc.notifier = Notifier(svc.audit, [Target(f"{hook.url}/first", False), Target(f"{hook.url}/second", False)])

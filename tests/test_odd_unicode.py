@@ -1,7 +1,7 @@
 """Odd Unicode reaches the same crisis handling as plain text (issue 15): a lone surrogate
 (broken emoji) or a right-to-left override around "I want to kill myself" / "quiero
 matarme", in a held (paused) conversation and in a new one, through the channels' edge
-(channels.base.deliver) into handoff.intercept / handoff.escalation, and the spool."""
+(channels.base.deliver) into handoff.intercept / handoff.escalate, and the spool."""
 import asyncio
 import logging
 
@@ -49,7 +49,7 @@ def send(text, sender):
 @pytest.mark.parametrize("kind", ["surrogate", "rlo", "rlo_pdf"])
 def test_in_a_held_conversation_the_crisis_is_answered_and_the_case_made_urgent(svc, text, kind):
     sender = f"held-{kind}"
-    handoff.escalation(sender, "rest", {"decision": "private", "intent": "disclose_symptoms", "language": "en"},
+    handoff.escalate(sender, "rest", {"decision": "private", "intent": "disclose_symptoms", "language": "en"},
                        "i think i might be pregnant")
     case = svc.cases.active_case("rest", sender)
     assert case["paused"] and case["priority"] == "normal"
@@ -70,7 +70,7 @@ def test_in_a_new_conversation_rasa_gets_the_clean_text_and_its_escalation_is_re
     assert replies == [] and len(received) == 1
     seen = received[0]
     assert text in seen and redflags.scan(seen)  # red flags (and so the decision) see the crisis
-    reply, case_id = handoff.escalation(sender, "rest", {"decision": "crisis", "intent": "crisis_self_harm",
+    reply, case_id = handoff.escalate(sender, "rest", {"decision": "crisis", "intent": "crisis_self_harm",
                                                         "language": "en"}, seen)  # what utter_escalate does
     assert reply.startswith("🚨") and case_id is not None and not list(spool.directory().glob("*"))
     assert svc.cases.first_patient_message(case_id) == seen

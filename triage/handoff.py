@@ -1,9 +1,11 @@
 """The handoff flow around the Rasa conversation: escalate, hold, resume.
 
-- ``escalation`` (called by the in-server NLG for ``utter_escalate``, and for
-  ``utter_answer`` should a routine rule or the core fallback meet an escalation)
-  gives the private or crisis reply and opens the case: ``escalate`` queues the
-  staff notice, the reply is audited; action_escalate then pauses the conversation.
+- ``escalate``, the one public way to escalate a message (the in-server NLG for
+  ``utter_escalate``, and for ``utter_answer`` should a routine rule or the core
+  fallback meet an escalation; Messenger comments, X mentions, the legacy
+  action_escalate), gives the private or crisis reply and opens the case with its
+  staff notice, audit entry and review queueing, or spools it when the database is
+  down; action_escalate then pauses the conversation.
 - ``intercept`` (called by our input channels before Rasa sees a message)
   attaches messages sent while a case holds the conversation, and answers a
   crisis even then: a paused bot must not stay silent to "I want to die".
@@ -33,8 +35,10 @@ ENV_TOKEN = "RASA_AUTH_TOKEN"
 TOKEN_FILE = Path(__file__).resolve().parent.parent / "var" / "rasa-token"
 
 
-def escalation(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> Tuple[str, Optional[str]]:
-    """The reply to a private or crisis message and the case behind it: (reply, case id).
+def escalate(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> Tuple[str, Optional[str]]:
+    """The one way a message is escalated: the private or crisis reply and the case behind
+    it, (reply, case id). Every path uses it: the NLG's utter_escalate and utter_answer, the
+    legacy action_escalate, Messenger comments and X mentions (DMs reach it through the NLG).
 
     Anything that is not a crisis is escalated as private, so a rule that sends a
     routine decision here never downgrades it. The reply does not depend on the
@@ -46,7 +50,7 @@ def escalation(sender_id: str, channel: str, triage: Mapping[str, Any], text: st
         triage["decision"] = DECISION_PRIVATE
     reply = reply_for(triage)
     try:
-        return reply, record_escalation(services.default(), sender_id, channel, triage, text)
+        return reply, _record(services.default(), sender_id, channel, triage, text)
     except Exception as exc:  # noqa: BLE001
         try:
             spool.put(sender_id, channel, triage, text)
@@ -60,16 +64,25 @@ def escalation(sender_id: str, channel: str, triage: Mapping[str, Any], text: st
         return reply, None
 
 
-def record_escalation(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
+def record_spooled(svc: Services, entry: Mapping[str, Any]) -> str:
+    """The worker's way back into ``escalate`` for an escalation the spool kept: the patient
+    had the reply when it was spooled, so only the recording step is left (case, notice,
+    audit, review). It raises rather than spooling again: the spool still holds the file
+    and retries it (spool.drain)."""
+    return _record(svc, entry["sender_id"], entry["channel"], entry["triage"], entry["text"])
+
+
+def _record(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
     """The case, the `replied` audit entry and review queueing for an escalated message."""
-    case_id = escalate(svc, sender_id, channel, triage, text)
+    case_id = _open_or_add_to_case(svc, sender_id, channel, triage, text)
     svc.audit.append("replied", case_id=case_id, channel=channel, intent=triage.get("intent"),
                      confidence=triage.get("confidence"), outcome=triage["decision"])
-    queue_for_review(svc, sender_id, channel, triage, text)
+    _queue_for_review(svc, sender_id, channel, triage, text)
     return case_id
 
 
-def escalate(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
+def _open_or_add_to_case(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any],
+                         text: str) -> str:
     """Opens a case (or adds to the sender's open one) and queues the staff notice."""
     existing = svc.cases.active_case(channel, sender_id)
     if existing:
@@ -88,11 +101,11 @@ def answer(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -
     """A routine message's reply, queueing it for the admins when the model was unsure.
     Used by the in-server NLG."""
     if triage.get("review"):
-        queue_for_review(services.default(), sender_id, channel, triage, text)
+        _queue_for_review(services.default(), sender_id, channel, triage, text)
     return reply_for(triage, text)
 
 
-def queue_for_review(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> None:
+def _queue_for_review(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> None:
     """Queues a message the model was unsure about for the admins, de-identified.
     Never fails the patient's turn."""
     if not triage.get("review"):

@@ -8,7 +8,7 @@ cost that grew with every turn of a conversation.
 
 Escalations are answered here too: rules send every escalating intent to the
 response `utter_escalate` (the private or crisis reply and the staff case, through
-`handoff.escalation`), then to `action_escalate` on the action server, which only
+`handoff.escalate`), then to `action_escalate` on the action server, which only
 pauses the conversation. So a crisis gets its reply and its case even when the
 action server is down: Rasa runs a failed action as "events lost, bot continues",
 and our channels hold the conversation by its case (channels/base.py `deliver`).
@@ -85,11 +85,11 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
 
     async def _escalation(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
                           channel: str, triage: Dict[str, Any], text: str, **kwargs: Any) -> Dict[Text, Any]:
-        """The private or crisis reply, whatever fails behind it: handoff.escalation already
+        """The private or crisis reply, whatever fails behind it: handoff.escalate already
         spools when the database is down; should even the reply itself fail (clinic.yml
         unreadable), domain.yml's utter_escalate text, which gives the emergency number first."""
         try:
-            reply, _ = await asyncio.to_thread(handoff.escalation, tracker.sender_id, channel, triage, text)
+            reply, _ = await asyncio.to_thread(handoff.escalate, tracker.sender_id, channel, triage, text)
             return {"text": reply}
         except Exception as exc:  # noqa: BLE001 - a crisis is never silent
             logger.critical("escalation reply failed (%s); sent the domain's fallback text", type(exc).__name__)

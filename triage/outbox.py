@@ -283,7 +283,6 @@ def start_sender(channel: str, send: Send) -> SenderLoop:
 def escalate_failure(svc, info: Dict[str, Any], recipient: str, reason: str) -> str:
     """A reply that never reached the patient: their open case gets a note (and a crisis makes
     it urgent), or a case is opened, so a person follows up. The note names the reason only."""
-    from triage import handoff
     from triage.cases import URGENT
 
     note = (f"[system] The assistant's {info['decision']} reply could not be delivered on {info['channel']} "
@@ -293,7 +292,10 @@ def escalate_failure(svc, info: Dict[str, Any], recipient: str, reason: str) -> 
               "reasons": ["reply_not_delivered"]}
     existing = svc.cases.active_case(info["channel"], recipient)
     if existing is None:
-        case_id = handoff.escalate(svc, recipient, info["channel"], triage, note)
+        # Not handoff.escalate: the patient's message was escalated (or answered) already;
+        # this is the system's note that a reply went missing, with no reply of its own.
+        case_id = svc.cases.open_case(info["channel"], recipient, triage, note)
+        svc.notifier.enqueue(svc.cases.get(case_id))
     else:  # the note is the system's, not the patient's
         case_id = existing["id"]
         svc.cases.attach(case_id, note, author="system", channel=info["channel"])

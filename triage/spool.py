@@ -1,7 +1,7 @@
 """Escalations that could not be recorded, kept on local disk until they can be.
 
 When the database is down as a private or crisis message arrives, the patient still
-gets the reply (handoff.escalation), but no case exists: staff would never see the
+gets the reply (handoff.escalate), but no case exists: staff would never see the
 message, while the reply has told the patient that the care team will follow up. So
 the escalation is sealed with the key store, like everything else at rest, and
 written here; the worker records it as a case once the database answers

@@ -19,8 +19,7 @@ logger = logging.getLogger(__name__)
 
 def run_once(svc: Services) -> Dict[str, int]:
     # Escalations spooled while the database was down come first: they are late already.
-    recorded = spool.drain(lambda e: handoff.record_escalation(svc, e["sender_id"], e["channel"], e["triage"],
-                                                               e["text"]), keys=svc.keys,
+    recorded = spool.drain(lambda entry: handoff.record_spooled(svc, entry), keys=svc.keys,
                            give_up=lambda spool_id: spool_failed_notice(svc, spool_id))
     # Open cases no staff webhook has heard of (opened before TRIAGE_STAFF_WEBHOOKS was set):
     # queued before delivering, so they go out in this tick.

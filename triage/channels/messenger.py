@@ -413,8 +413,8 @@ class MessengerInput(InputChannel):
             await send_async(self.client.reply_to_comment, event.comment_id, reply_for(triage, event.text))
             return
         # The case first: a refused public reply (a missing permission, a deleted comment)
-        # must not cancel it. handoff.escalation spools it if the database is down.
-        reply, _ = await send_async(handoff.escalation, event.sender_id, COMMENT_CHANNEL, triage, event.text)
+        # must not cancel it. handoff.escalate spools it if the database is down.
+        reply, _ = await send_async(handoff.escalate, event.sender_id, COMMENT_CHANNEL, triage, event.text)
         public_key = "public_crisis" if triage["decision"] == DECISION_CRISIS else "public_private"
         public = Replies(clinic_config.current(), triage.get("language")).phrase(public_key)
         await best_effort("messenger: public comment reply", self.client.reply_to_comment, event.comment_id, public)

@@ -227,7 +227,7 @@ class XInput(InputChannel):
         triage = await classify_public(app.ctx.agent, event.text)
         if triage["decision"] != DECISION_ANSWER:
             # The case first (spooled if the database is down): X may refuse the public reply.
-            await send_async(handoff.escalation, event.sender_id, "x_mention", triage, event.text)
+            await send_async(handoff.escalate, event.sender_id, "x_mention", triage, event.text)
         key = "public_dm_us_crisis" if triage["decision"] == DECISION_CRISIS else "public_dm_us"
         text = Replies(clinic_config.current(), triage.get("language")).phrase(key)
         await best_effort("x: public mention reply", self.client.reply_publicly, event.event_id, text)
