@@ -1,7 +1,7 @@
-"""Rasa SDK actions. Since the replies moved into the Rasa server (triage/nlg.py), the
+"""Rasa SDK actions. Since the replies moved into the Rasa server (triage/rasa/nlg.py), the
 action server only pauses a conversation after an escalation.
 
-The decision itself is made once, in the NLU pipeline (triage.component); the
+The decision itself is made once, in the NLU pipeline (triage.rasa.component); the
 actions read it from ``tracker.latest_message["triage"]``.
 """
 from typing import Any, Dict, List, Text
@@ -22,7 +22,7 @@ def _language(triage: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 class ActionEscalate(Action):
     """Runs after utter_escalate, which already gave the private or crisis reply and opened
-    the staff case (triage.nlg -> handoff.escalate): pauses the conversation and records
+    the staff case (triage.rasa.nlg -> handoff.escalate): pauses the conversation and records
     its language. It opens no case after utter_escalate, so the escalation is never
     recorded twice (only under a model trained before utter_escalate, which routes
     escalations straight here, does it give the reply and open the case). If this
@@ -39,7 +39,7 @@ class ActionEscalate(Action):
             # reply and the case must still come, once.
             reply, _ = handoff.escalate(tracker.sender_id, tracker.get_latest_input_channel() or "unknown", triage,
                                           (tracker.latest_message or {}).get("text") or "")
-            # as triage.nlg does: the automated-assistant line on a first reply, the decision for the outbox
+            # as triage.rasa.nlg does: the automated-assistant line on a first reply, the decision for the outbox
             decision = DECISION_CRISIS if triage.get("decision") == DECISION_CRISIS else DECISION_PRIVATE
             dispatcher.utter_message(text=disclosure.with_line(reply, tracker.applied_events(), triage.get("language")),
                                      triage_decision=decision, triage_language=triage.get("language"))

@@ -13,7 +13,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from triage.tracker_store import EncryptedSQLTrackerStore
+from triage.rasa.tracker_store import EncryptedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

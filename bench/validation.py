@@ -1,4 +1,4 @@
-"""Rasa's validation of an action-server response, as shipped and as compiled once (triage/rasa_patches.py)."""
+"""Rasa's validation of an action-server response, as shipped and as compiled once (triage/rasa/patches.py)."""
 from __future__ import annotations
 
 import time
@@ -12,7 +12,7 @@ RESPONSE = {"events": [{"event": "slot", "timestamp": None, "name": "language", 
 def run(calls: int) -> Dict[str, float]:
     from rasa.core.actions.action import RemoteAction
 
-    from triage import rasa_patches
+    from triage.rasa import patches as rasa_patches
 
     action = RemoteAction("action_escalate", None)
     figures = {}

@@ -1,5 +1,5 @@
 """A crisis is never silent, even with the action server down (issue 15): the reply and the
-staff case come from the Rasa server (utter_escalate, triage/nlg.py); action_escalate only
+staff case come from the Rasa server (utter_escalate, triage/rasa/nlg.py); action_escalate only
 pauses, and our channels hold the conversation by its case when that pause is lost.
 
 Needs a model trained on the current data/rules.yml (escalating intents -> utter_escalate)."""

@@ -11,7 +11,7 @@ from triage import counts, db
 from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
-from triage.nlg import TriageNLG
+from triage.rasa.nlg import TriageNLG
 from triage.notify import Notifier
 
 

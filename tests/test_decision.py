@@ -145,7 +145,7 @@ def test_language_follows_the_message_and_the_hint():
 
 
 def test_settings_from_component_config_ignores_unknown_keys():
-    settings = Settings.from_config({"low_confidence": 0.6, "name": "triage.component.TriageDecider"})
+    settings = Settings.from_config({"low_confidence": 0.6, "name": "triage.rasa.component.TriageDecider"})
     assert settings.low_confidence == 0.6
 
 

@@ -38,7 +38,7 @@ def test_routine_answers_are_generated_in_the_server_and_the_fallback_still_esca
     assert yaml.safe_load(open(ROOT / "config.yml"))["policies"][0]["core_fallback_action_name"] == "utter_answer"
     for name in ("endpoints.yml", "endpoints.prod.yml"):
         endpoints = yaml.safe_load(open(ROOT / name))
-        assert endpoints["nlg"]["type"] == "triage.nlg.TriageNLG", name
+        assert endpoints["nlg"]["type"] == "triage.rasa.nlg.TriageNLG", name
 
 
 def test_training_data_volume_per_language():

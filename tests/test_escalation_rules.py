@@ -17,7 +17,7 @@ from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLSt
 from rasa.shared.core.training_data.structures import StoryGraph
 
 from triage import intents
-from triage.rule_policy import RecentTurnsRulePolicy
+from triage.rasa.rule_policy import RecentTurnsRulePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.servers import Assistant
-from triage.event_broker import phi_free
+from triage.rasa.event_broker import phi_free
 
 CANARY = "CANARY-Ottoline-4410 my hiv test came back positive"
 
@@ -73,9 +73,9 @@ def drain(queue_name, timeout=60, quiet=3.0):
 @pytest.mark.server
 def test_events_on_the_real_rabbitmq_carry_no_phi(tmp_path):
     queue = f"triage_test_{uuid.uuid4().hex[:8]}"
-    tracker = (f"tracker_store:\n  type: triage.tracker_store.EncryptedSQLTrackerStore\n  dialect: sqlite\n"
+    tracker = (f"tracker_store:\n  type: triage.rasa.tracker_store.EncryptedSQLTrackerStore\n  dialect: sqlite\n"
                f"  db: {tmp_path / 'tracker.db'}\n"
-               f"event_broker:\n  type: triage.event_broker.PhiFreePikaEventBroker\n  url: 127.0.0.1\n"
+               f"event_broker:\n  type: triage.rasa.event_broker.PhiFreePikaEventBroker\n  url: 127.0.0.1\n"
                f"  username: guest\n  password: guest\n  queues:\n    - {queue}\n")
     bot = Assistant(tmp_path, tracker_yaml=tracker).start()
     try:

@@ -12,10 +12,11 @@ from pathlib import Path
 import jwt
 import pytest
 
-from triage import db, handoff, retention, tracker_store
+from triage import db, handoff, retention
 from triage.audit import AuditLog
 from triage.cases import Cases, Policy
 from triage.channels.rest import RestInput
+from triage.rasa import tracker_store
 from triage.services import Services
 from triage.notify import Notifier
 

@@ -18,7 +18,7 @@ REDIS = {"host": "127.0.0.1", "port": 6379, "db": 3}
 def _worker(kind: str, prefix: str, conversation: str, rounds: int, result_key: str) -> None:
     from rasa.core.lock_store import RedisLockStore
 
-    from triage.lock_store import AtomicRedisLockStore
+    from triage.rasa.lock_store import AtomicRedisLockStore
 
     base = AtomicRedisLockStore if kind == "atomic" else RedisLockStore
 
@@ -108,7 +108,7 @@ def test_atomic_lock_store_never_interleaves(capsys):
 def test_a_write_over_a_changed_lock_is_refused_and_retried():
     """The compare-and-set itself: a change made by another replica between the read and
     the write makes the write fail, and the ticket is issued on the fresh value."""
-    from triage.lock_store import AtomicRedisLockStore
+    from triage.rasa.lock_store import AtomicRedisLockStore
 
     tag = f"t{uuid.uuid4().hex[:8]}"
     store, other = AtomicRedisLockStore(key_prefix=tag, **REDIS), AtomicRedisLockStore(key_prefix=tag, **REDIS)
@@ -128,7 +128,7 @@ def test_a_write_over_a_changed_lock_is_refused_and_retried():
 
 
 def test_lock_keys_expire_and_are_removed_after_use():
-    from triage.lock_store import AtomicRedisLockStore
+    from triage.rasa.lock_store import AtomicRedisLockStore
 
     store = AtomicRedisLockStore(key_prefix=f"t{uuid.uuid4().hex[:8]}", **REDIS)
 

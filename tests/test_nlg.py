@@ -1,4 +1,4 @@
-"""triage/nlg.py: utter_answer is filled from clinic.yml, and never answers an escalation."""
+"""triage/rasa/nlg.py: utter_answer is filled from clinic.yml, and never answers an escalation."""
 import asyncio
 
 import pytest
@@ -10,7 +10,7 @@ from triage import handoff
 from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
-from triage.nlg import TriageNLG
+from triage.rasa.nlg import TriageNLG
 from triage.notify import Notifier
 from triage.review import ReviewQueue
 

@@ -37,7 +37,7 @@ def test_canary_conversation_leaves_no_plaintext(backend, tmp_path, request):
         pg = empty_pg(request.getfixturevalue("pg_url"))
         url = sa.engine.make_url(pg)
         env["TRIAGE_DB_URL"] = pg
-        tracker_yaml = (f"tracker_store:\n  type: triage.tracker_store.EncryptedSQLTrackerStore\n"
+        tracker_yaml = (f"tracker_store:\n  type: triage.rasa.tracker_store.EncryptedSQLTrackerStore\n"
                         f"  dialect: postgresql\n  url: {url.host}\n  port: {url.port}\n"
                         f"  db: {url.database}\n  username: {url.username}\n")
     token = uuid.uuid4().hex

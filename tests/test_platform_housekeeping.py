@@ -117,7 +117,7 @@ LINES = {"en": "automated assistant", "de": "automatischen Assistenten", "es": "
 
 def generate(tracker, action="utter_answer"):
     from tests.test_nlg import DOMAIN
-    from triage.nlg import TriageNLG
+    from triage.rasa.nlg import TriageNLG
 
     return asyncio.run(TriageNLG(None, DOMAIN).generate(action, tracker, "x"))
 

@@ -1,9 +1,10 @@
-"""triage/rasa_patches.py: the faster action-response validation gives Rasa's own verdicts."""
+"""triage/rasa/patches.py: the faster action-response validation gives Rasa's own verdicts."""
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from triage import rasa_patches
+from triage import rasa as triage_rasa
+from triage.rasa import patches as rasa_patches
 
 VALID = [
     {"events": [], "responses": []},
@@ -39,7 +40,7 @@ def test_invalid_responses_fail_as_before(result):
 
 
 def test_the_component_installs_it():
-    import triage.component  # noqa: F401  (the Rasa server imports it when loading the model)
+    import triage.rasa.component  # noqa: F401  (the Rasa server imports it when loading the model)
 
     assert RemoteAction._validate_action_result is rasa_patches._validate_action_result
 
@@ -48,7 +49,7 @@ def test_event_classes_are_found_as_before():
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event, SlotSet, UserUttered
 
-    rasa_patches.install()
+    triage_rasa.install()
     names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
     assert {"user", "bot", "action", "slot", "session_started", "pause", "resume"} <= names
     for _ in range(2):  # the second round comes from memory
@@ -60,3 +61,24 @@ def test_event_classes_are_found_as_before():
     assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
     assert Event.resolve_by_type("topic") is None  # Rasa's backwards compatibility
     assert Event.from_parameters({"event": "slot", "name": "language", "value": "de"}) == SlotSet("language", "de")
+
+
+def test_not_applied_on_a_rasa_version_they_were_not_tested_on(monkeypatch, caplog):
+    import rasa
+
+    monkeypatch.setattr(triage_rasa, "_installed", False)
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    applied = []
+    monkeypatch.setattr(rasa_patches, "apply", lambda: applied.append(True))
+    with caplog.at_level("WARNING", logger="triage.rasa"):
+        assert triage_rasa.install() is False
+    assert applied == []
+    assert "Rasa 3.7.0" in caplog.text and "3.6.21" in caplog.text
+
+
+def test_installed_once(monkeypatch):
+    monkeypatch.setattr(triage_rasa, "_installed", False)
+    applied = []
+    monkeypatch.setattr(rasa_patches, "apply", lambda: applied.append(True))
+    assert triage_rasa.install() and triage_rasa.install()
+    assert applied == [True]

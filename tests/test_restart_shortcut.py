@@ -11,7 +11,8 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from tests.servers import ROOT
-from triage import db, tracker_store
+from triage import db
+from triage.rasa import tracker_store
 from triage.audit import AuditLog
 from triage.cases import Cases, Policy
 from triage.channels.base import deliver

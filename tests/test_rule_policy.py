@@ -1,4 +1,4 @@
-"""triage/rule_policy.py predicts exactly what Rasa's RulePolicy predicts, reading less."""
+"""triage/rasa/rule_policy.py predicts exactly what Rasa's RulePolicy predicts, reading less."""
 import random
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.core.training_data.structures import StoryGraph
 
-from triage.rule_policy import RecentTurnsRulePolicy
+from triage.rasa.rule_policy import RecentTurnsRulePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = {"core_fallback_threshold": 0.3, "core_fallback_action_name": "utter_answer",

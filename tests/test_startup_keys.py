@@ -22,7 +22,7 @@ TRIAGE = {"decision": "private", "intent": "disclose_symptom", "confidence": 0.9
 def place(tmp_path, monkeypatch):
     """An empty installation: its own database, tracker store and spool."""
     (tmp_path / "endpoints.yml").write_text(
-        "tracker_store:\n  type: triage.tracker_store.EncryptedSQLTrackerStore\n  dialect: sqlite\n"
+        "tracker_store:\n  type: triage.rasa.tracker_store.EncryptedSQLTrackerStore\n  dialect: sqlite\n"
         f"  db: {tmp_path / 'tracker.db'}\n")
     env = {"TRIAGE_DB_URL": f"sqlite:///{tmp_path / 'triage.db'}", "TRIAGE_ENDPOINTS": str(tmp_path / "endpoints.yml"),
            "TRIAGE_SPOOL_DIR": str(tmp_path / "spool")}
@@ -42,7 +42,7 @@ def seal_a_conversation(keys, path):
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from triage.tracker_store import EncryptedSQLTrackerStore
+    from triage.rasa.tracker_store import EncryptedSQLTrackerStore
 
     store = EncryptedSQLTrackerStore(dialect="sqlite", db=str(path), keys=keys)
     asyncio.run(store.save(DialogueStateTracker.from_events("patient-1", [UserUttered("my chest hurts")])))

@@ -10,7 +10,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from tests.conftest import empty_pg
 from triage.keys import KeyStore
-from triage.tracker_store import EncryptedSQLTrackerStore
+from triage.rasa.tracker_store import EncryptedSQLTrackerStore
 
 DOMAIN = Domain.load("domain.yml")
 CANARY = "zebra-7741 my chemo starts monday"
@@ -164,7 +164,7 @@ def test_the_memory_never_serves_rows_gone_or_altered_in_the_database(store):
 
 
 def test_the_memory_is_bounded():
-    from triage.tracker_store import PlaintextCache
+    from triage.rasa.tracker_store import PlaintextCache
 
     cache = PlaintextCache(max_events=10)
     for n in range(5):

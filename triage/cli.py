@@ -261,7 +261,7 @@ def keys_command(args, out: IO[str]) -> int:
     svc = services.default()
     old = svc.keys.active
     new = svc.keys.add_master_key()
-    from triage import tracker_store
+    from triage.rasa import tracker_store
 
     store = tracker_store.from_endpoints()
     changed = (svc.audit.rewrap_all() + svc.cases.rewrap_all() + svc.review.rewrap_all()
@@ -273,7 +273,8 @@ def keys_command(args, out: IO[str]) -> int:
 
 
 def retention_command(args, out: IO[str]) -> int:
-    from triage import clinic, retention, services, tracker_store
+    from triage import clinic, retention, services
+    from triage.rasa import tracker_store
 
     svc = services.default()
     policy = retention.Policy.from_clinic(clinic.current())
@@ -289,7 +290,8 @@ def retention_command(args, out: IO[str]) -> int:
 
 
 def forget_command(args, out: IO[str]) -> int:
-    from triage import retention, services, tracker_store
+    from triage import retention, services
+    from triage.rasa import tracker_store
 
     result = retention.forget(services.default(), tracker_store.from_endpoints(), args.channel, args.sender,
                               actor=f"staff:{args.staff}")

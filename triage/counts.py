@@ -2,7 +2,7 @@
 language and times, nothing else (db.message_counts).
 
 Written from the one place a message's triage decision meets its reply in the Rasa
-server, triage/nlg.py. A turn never waits for it and never fails because of it:
+server, triage/rasa/nlg.py. A turn never waits for it and never fails because of it:
 ``record`` only appends to a buffer in memory, and a daemon thread writes the buffer
 in one batched insert every FLUSH_SECONDS (and at exit). Should the database be down,
 the batch is kept for the next try, up to MAX_PENDING rows; older rows are dropped with
@@ -112,7 +112,7 @@ def flush() -> int:
 
 
 def from_tracker(tracker, decision: str, channel: str, language: Optional[str]) -> None:
-    """Counts the tracker's latest message (for triage/nlg.py). Never raises."""
+    """Counts the tracker's latest message (for triage/rasa/nlg.py). Never raises."""
     try:
         message = tracker.latest_message
         stamp = getattr(message, "timestamp", None)

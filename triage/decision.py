@@ -1,7 +1,7 @@
 """The one triage decision: answer, private or crisis.
 
 ``decide`` is a pure function of the message text and the model's intent
-ranking. The Rasa component (``triage.component.TriageDecider``) calls it for
+ranking. The Rasa component (``triage.rasa.component.TriageDecider``) calls it for
 the live bot, ``rasa shell`` and ``rasa test``; the batch CLI reaches it through
 the same trained pipeline. Layers, in order, each of which can only move a
 message towards more care:

@@ -153,7 +153,8 @@ class Intercepted:
 def intercept(svc: Services, sender_id: str, channel: str, text: str,
               metadata: Optional[Mapping[str, Any]] = None) -> Intercepted:
     """Runs before Rasa handles a message; returns texts to send the patient first."""
-    from triage import retention, tracker_store
+    from triage import retention
+    from triage.rasa import tracker_store
 
     if retention.is_forget_command(text):
         phrase = retention.patient_forget(svc, tracker_store.from_endpoints(), channel, sender_id, metadata)

@@ -61,7 +61,7 @@ def _tracker_key_ids() -> Set[str]:
         from rasa.utils.endpoints import read_endpoint_config
 
     config = read_endpoint_config(os.environ.get("TRIAGE_ENDPOINTS") or "endpoints.yml", "tracker_store")
-    if config is None or config.type != "triage.tracker_store.EncryptedSQLTrackerStore":
+    if config is None or config.type != "triage.rasa.tracker_store.EncryptedSQLTrackerStore":
         return set()
     options = {k: v for k, v in config.kwargs.items() if k in ("dialect", "port", "db", "username", "password",
                                                                   "login_db", "query")}

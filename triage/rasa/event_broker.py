@@ -14,7 +14,7 @@ none of that. Each event is rebuilt here from an allow-list:
 
 endpoints.yml (optional; see docs/production.md):
     event_broker:
-      type: triage.event_broker.PhiFreePikaEventBroker
+      type: triage.rasa.event_broker.PhiFreePikaEventBroker
       url: localhost
       username: guest
       password: guest

@@ -15,7 +15,7 @@ same guarantee, two round trips per change instead of three.)
 
 endpoints.yml:
     lock_store:
-      type: triage.lock_store.AtomicRedisLockStore
+      type: triage.rasa.lock_store.AtomicRedisLockStore
       url: localhost
       port: 6379
       db: 1

@@ -1,5 +1,7 @@
 """Two speed-ups of Rasa 3.6 that change no behaviour (tests/test_rasa_patches.py).
 
+Installed by ``triage.rasa.install()`` (from triage/rasa/component.py), on Rasa 3.6.21 only.
+
 - Rasa checks every action server response with ``jsonschema.validate(result,
   schema)``, which first validates Rasa's large events schema against the JSON
   Schema meta-schema, on every call: 47 ms of a turn on our 2-core machine, more
@@ -63,6 +65,7 @@ def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional
     return cls
 
 
-def install() -> None:
+def apply() -> None:
+    """Only through triage.rasa.install(), which checks the Rasa version and applies them once."""
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)

@@ -12,7 +12,7 @@ Its thresholds are chosen at training time on out-of-fold predictions (5-fold), 
   questions wholesale;
 - ``crisis_threshold``: at or above this probability of "crisis" the message is a crisis, chosen so
   that at most ``max_false_crisis`` of the routine examples would have been.
-TriageDecider (triage.component) combines it with DIET, the red flags and the health signals.
+TriageDecider (triage.rasa.component) combines it with DIET, the red flags and the health signals.
 """
 from __future__ import annotations
 

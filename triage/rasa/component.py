@@ -18,14 +18,15 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from triage import language, rasa_patches
+from triage import language, rasa as triage_rasa
 from triage.decision import Settings, decide
-from triage.sensitivity import SENSITIVITY_KEY
+from triage.rasa.sensitivity import SENSITIVITY_KEY
 
 TRIAGE_KEY = "triage"
 
-# The Rasa server imports this module when it loads the model, before any action runs.
-rasa_patches.install()
+# The one place our Rasa patches are installed: every process that loads a model (the
+# server, `rasa shell`, `rasa test`, `triage classify`) imports this module first.
+triage_rasa.install()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -15,7 +15,7 @@ and our channels hold the conversation by its case (channels/base.py `deliver`).
 Rasa's core fallback is `utter_answer` as well (config.yml).
 
     nlg:
-      type: triage.nlg.TriageNLG
+      type: triage.rasa.nlg.TriageNLG
 """
 from __future__ import annotations
 

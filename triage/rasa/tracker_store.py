@@ -13,7 +13,7 @@ Rasa reads conversations back transparently through `_retrieve`.
 
 endpoints.yml:
     tracker_store:
-      type: triage.tracker_store.EncryptedSQLTrackerStore
+      type: triage.rasa.tracker_store.EncryptedSQLTrackerStore
       dialect: sqlite          # or postgresql, with url/port/username/password
       db: var/tracker.db
 """
