@@ -11,13 +11,12 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from triage import DECISION_CRISIS, DECISION_PRIVATE, disclosure, handoff
-from triage.decision import of_parse_data
+from triage.decision import Decision, of_parse_data
 from triage.language import SUPPORTED
 
 
-def _language(triage: Dict[str, Any]) -> List[Dict[str, Any]]:
-    language = triage.get("language")
-    return [SlotSet("language", language)] if language in SUPPORTED else []
+def _language(decision: Decision) -> List[Dict[str, Any]]:
+    return [SlotSet("language", decision.language)] if decision.language in SUPPORTED else []
 
 
 class ActionEscalate(Action):
@@ -33,18 +32,18 @@ class ActionEscalate(Action):
         return "action_escalate"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        triage = of_parse_data(tracker.latest_message)
+        decision = of_parse_data(tracker.latest_message)
         if not _answered_in_server(tracker):
             # A model trained before utter_escalate existed routes straight here: the
             # reply and the case must still come, once.
-            reply, _ = handoff.escalate(tracker.sender_id, tracker.get_latest_input_channel() or "unknown", triage,
-                                          (tracker.latest_message or {}).get("text") or "")
+            reply, _ = handoff.escalate(tracker.sender_id, tracker.get_latest_input_channel() or "unknown", decision,
+                                        (tracker.latest_message or {}).get("text") or "")
             # as triage.rasa.nlg does: the automated-assistant line on a first reply, the decision for the outbox
-            decision = DECISION_CRISIS if triage.get("decision") == DECISION_CRISIS else DECISION_PRIVATE
-            dispatcher.utter_message(text=disclosure.with_line(reply, tracker.applied_events(), triage.get("language")),
-                                     triage_decision=decision, triage_language=triage.get("language"))
+            dispatcher.utter_message(text=disclosure.with_line(reply, tracker.applied_events(), decision.language),
+                                     triage_decision=DECISION_CRISIS if decision.is_crisis else DECISION_PRIVATE,
+                                     triage_language=decision.language)
         # Paused either way: a sensitive conversation must not fall back to automatic answers.
-        return _language(triage) + [ConversationPaused()]
+        return _language(decision) + [ConversationPaused()]
 
 
 def _answered_in_server(tracker: Tracker) -> bool:

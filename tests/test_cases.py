@@ -8,7 +8,7 @@ from sqlalchemy import update
 from tests.fakes import Recorder
 from triage import db, worker
 from triage.audit import AuditLog
-from triage.cases import CaseError, Cases, Policy
+from triage.cases import CaseError, Cases, CasePolicy
 from triage.services import Services
 from triage.notify import Notifier, Target, backoff, targets_from_env
 
@@ -17,7 +17,7 @@ from triage.notify import Notifier, Target, backoff, targets_from_env
 def svc(keystore, tmp_path):
     engine = db.engine(f"sqlite:///{tmp_path / 'cases.db'}")
     audit = AuditLog(keystore, engine)
-    cases = Cases(keystore, audit, Policy({"urgent": 15, "normal": 240}))
+    cases = Cases(keystore, audit, CasePolicy({"urgent": 15, "normal": 240}))
     return Services(keystore, audit, cases, Notifier(audit, targets=[]))
 
 
@@ -131,7 +131,7 @@ def test_overdue_urgent_case_is_renotified_once_per_sla_period(svc):
 
 
 def test_idle_resume_sets_a_note_for_the_patient(svc, monkeypatch):
-    svc.cases.policy = Policy({"urgent": 15, "normal": 240}, idle_resume_minutes=30)
+    svc.cases.policy = CasePolicy({"urgent": 15, "normal": 240}, idle_resume_minutes=30)
     case_id = svc.cases.open_case("rest", "a", PRIVATE, "x")
     with svc.cases.engine.begin() as connection:
         connection.execute(update(db.cases).where(db.cases.c.id == case_id).values(

@@ -6,7 +6,7 @@ Each test fixes what the model "said" and checks that the layers above it
 import pytest
 
 from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE
-from triage.decision import Settings, decide
+from triage.decision import DecisionSettings, decide
 
 
 def ranking(*pairs):
@@ -116,7 +116,7 @@ def test_other_language_crisis_is_still_crisis():
 
 def test_long_message_with_health_content_is_private_and_without_it_is_answered():
     long_symptoms = "I have had a terrible headache and dizziness for days. " * 60
-    assert len(long_symptoms) > Settings().max_chars
+    assert len(long_symptoms) > DecisionSettings().max_chars
     assert decide(long_symptoms, CONFIDENT_ROUTINE).decision == DECISION_PRIVATE
     long_noise = "blah blah and so on and so forth " * 200
     result = decide(long_noise, CONFIDENT_ROUTINE)
@@ -125,7 +125,7 @@ def test_long_message_with_health_content_is_private_and_without_it_is_answered(
 
 def test_crisis_beyond_the_length_limit_is_still_found():
     text = "sorry for the long message. " * 300 + " i want to end my life"
-    assert len(text) > Settings().max_chars
+    assert len(text) > DecisionSettings().max_chars
     assert decide(text, CONFIDENT_ROUTINE).decision == DECISION_CRISIS
 
 
@@ -145,7 +145,7 @@ def test_language_follows_the_message_and_the_hint():
 
 
 def test_settings_from_component_config_ignores_unknown_keys():
-    settings = Settings.from_config({"low_confidence": 0.6, "name": "triage.rasa.component.TriageDecider"})
+    settings = DecisionSettings.from_config({"low_confidence": 0.6, "name": "triage.rasa.component.TriageDecider"})
     assert settings.low_confidence == 0.6
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from triage import db, handoff, retention
 from triage.audit import AuditLog
-from triage.cases import Cases, Policy
+from triage.cases import Cases, CasePolicy
 from triage.channels.rest import RestInput
 from triage.rasa import tracker_store
 from triage.services import Services
@@ -29,7 +29,7 @@ OVERDOSE_TEXT = "i took all of my pills an hour ago"
 @pytest.fixture
 def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
+    services = Services(keystore, audit, Cases(keystore, audit, CasePolicy({"urgent": 15, "normal": 240})),
                         Notifier(audit, targets=[]))
     monkeypatch.setattr("triage.services.default", lambda: services)
     monkeypatch.setattr(tracker_store, "from_endpoints", lambda *a, **k: None)
@@ -179,7 +179,7 @@ def test_erased_text_is_labelled_by_reason(svc):
     retention.forget(svc, None, "x", "1", actor="patient")
     retention.forget(svc, None, "x", "2", actor="staff:admin")
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=40)
-    retention.purge(svc, None, retention.Policy(30, 30), actor="staff:admin", now=later)
+    retention.purge(svc, None, retention.RetentionPolicy(30, 30), actor="staff:admin", now=later)
     assert texts_of(svc, by_patient) == [(None, "removed at the patient's request")]
     assert texts_of(svc, by_admin) == [(None, "removed by an administrator (forget)")]
     assert texts_of(svc, by_retention) == [(None, "removed by retention")]

@@ -7,7 +7,8 @@ from sqlalchemy import update
 from tests.fakes import Recorder
 from triage import db, handoff, worker
 from triage.audit import AuditLog
-from triage.cases import Cases, Policy
+from triage.decision import Decision
+from triage.cases import Cases, CasePolicy
 from triage.services import Services
 from triage.notify import Notifier, Target
 
@@ -18,7 +19,7 @@ CRISIS = {"decision": "crisis", "intent": "crisis_overdose", "confidence": 1.0, 
 @pytest.fixture
 def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'cases.db'}"))
-    services = Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
+    services = Services(keystore, audit, Cases(keystore, audit, CasePolicy({"urgent": 15, "normal": 240})),
                         Notifier(audit, targets=[]))
     monkeypatch.setattr("triage.services.default", lambda: services)
     return services
@@ -26,7 +27,7 @@ def svc(keystore, tmp_path, monkeypatch):
 
 def escalated(sender_id, channel, decision, text):
     """The case id of an escalation through the one public path."""
-    reply, case_id = handoff.escalate(sender_id, channel, decision, text)
+    reply, case_id = handoff.escalate(sender_id, channel, Decision.from_dict(decision), text)
     assert reply and case_id
     return case_id
 

@@ -9,6 +9,7 @@ import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from triage import db, handoff, keys, spool, worker
+from triage.decision import Decision
 from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
@@ -49,8 +50,8 @@ def send(text, sender):
 @pytest.mark.parametrize("kind", ["surrogate", "rlo", "rlo_pdf"])
 def test_in_a_held_conversation_the_crisis_is_answered_and_the_case_made_urgent(svc, text, kind):
     sender = f"held-{kind}"
-    handoff.escalate(sender, "rest", {"decision": "private", "intent": "disclose_symptoms", "language": "en"},
-                       "i think i might be pregnant")
+    handoff.escalate(sender, "rest", Decision("private", "disclose_symptoms", language="en"),
+                     "i think i might be pregnant")
     case = svc.cases.active_case("rest", sender)
     assert case["paused"] and case["priority"] == "normal"
     replies, received = send(variants(text)[kind], sender)
@@ -70,8 +71,8 @@ def test_in_a_new_conversation_rasa_gets_the_clean_text_and_its_escalation_is_re
     assert replies == [] and len(received) == 1
     seen = received[0]
     assert text in seen and redflags.scan(seen)  # red flags (and so the decision) see the crisis
-    reply, case_id = handoff.escalate(sender, "rest", {"decision": "crisis", "intent": "crisis_self_harm",
-                                                        "language": "en"}, seen)  # what utter_escalate does
+    # what utter_escalate does
+    reply, case_id = handoff.escalate(sender, "rest", Decision("crisis", "crisis_self_harm", language="en"), seen)
     assert reply.startswith("🚨") and case_id is not None and not list(spool.directory().glob("*"))
     assert svc.cases.first_patient_message(case_id) == seen
 

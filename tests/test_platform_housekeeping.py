@@ -16,7 +16,7 @@ from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.channels import x_events
-from triage.channels.webhook import seen_events
+from triage.db import seen_events
 from triage.notify import Notifier
 from triage.review import ReviewQueue
 
@@ -75,7 +75,7 @@ def test_retention_purges_seen_events_past_the_redelivery_window(svc):
         for name, days in ages.items():
             connection.execute(insert(seen_events).values(key=hashlib.sha256(name.encode()).hexdigest(),
                                                           seen_at=now - dt.timedelta(days=days)))
-    policy = retention.Policy()
+    policy = retention.RetentionPolicy()
     assert policy.seen_event_days == 7
     result = retention.purge(svc, None, policy, actor="staff:admin", now=now)
     assert result["seen_events_deleted"] == 2 and result["seen_event_days"] == 7
@@ -95,7 +95,7 @@ def test_retention_deletes_finished_outbox_rows_with_the_conversations(svc):
     with svc.cases.engine.begin() as connection:
         connection.execute(db.outbound_messages.update().where(db.outbound_messages.c.id.in_([old_sent, old_waiting]))
                            .values(created_at=now - dt.timedelta(days=31)))
-    assert retention.purge(svc, None, retention.Policy(), actor="staff:admin", now=now)["outbox_rows_deleted"] == 1
+    assert retention.purge(svc, None, retention.RetentionPolicy(), actor="staff:admin", now=now)["outbox_rows_deleted"] == 1
     with db.reading(svc.cases.engine) as connection:
         left = set(connection.execute(select(db.outbound_messages.c.id)).scalars())
     assert left == {old_waiting, new_sent}  # a waiting reply is never dropped
@@ -106,7 +106,7 @@ def test_the_seen_event_window_comes_from_clinic_yml():
         def get(self, *_keys, default=None):
             return {"conversation_days": 30, "case_message_days": 30, "seen_event_days": 3}
 
-    assert retention.Policy.from_clinic(Clinic()).seen_event_days == 3
+    assert retention.RetentionPolicy.from_clinic(Clinic()).seen_event_days == 3
 
 
 # -- the automated-assistant line ------------------------------------------------

@@ -14,7 +14,7 @@ from tests.servers import ROOT
 from triage import db
 from triage.rasa import tracker_store
 from triage.audit import AuditLog
-from triage.cases import Cases, Policy
+from triage.cases import Cases, CasePolicy
 from triage.channels.base import deliver
 from triage.services import Services
 from triage.notify import Notifier
@@ -26,7 +26,7 @@ PRIVATE = {"decision": "private", "intent": "disclose_symptoms", "confidence": 0
 @pytest.fixture
 def svc(keystore, tmp_path, monkeypatch):
     audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
+    services = Services(keystore, audit, Cases(keystore, audit, CasePolicy({"urgent": 15, "normal": 240})),
                         Notifier(audit, targets=[]))
     monkeypatch.setattr("triage.services.default", lambda: services)
     monkeypatch.setattr(tracker_store, "from_endpoints", lambda *a, **k: None)

@@ -10,7 +10,7 @@ from tests.servers import ROOT
 from tests.test_handoff_e2e import make_stack, teardown, triage_cli
 from triage import db, handoff
 from triage.audit import AuditLog
-from triage.cases import Cases, Policy
+from triage.cases import Cases, CasePolicy
 from triage.services import Services
 from triage.notify import Notifier
 from triage.review import Label, ReviewError, TrainingData, read_labels_csv
@@ -29,7 +29,7 @@ def data_dir(tmp_path):
 @pytest.fixture
 def svc(keystore, db_url):
     audit = AuditLog(keystore, db.engine(db_url))
-    return Services(keystore, audit, Cases(keystore, audit, Policy({"urgent": 15, "normal": 240})),
+    return Services(keystore, audit, Cases(keystore, audit, CasePolicy({"urgent": 15, "normal": 240})),
                     Notifier(audit, targets=[]))
 
 

@@ -4,6 +4,7 @@ import logging
 import pytest
 
 from triage import db, handoff, keys, spool, worker
+from triage.decision import Decision
 from triage.services import Services
 from triage.audit import AuditLog
 from triage.cases import Cases
@@ -36,8 +37,8 @@ def _services(keystore, tmp_path):
 
 def test_a_crisis_during_an_outage_becomes_an_urgent_case_when_the_database_is_back(
         spool_dir, down, keystore, tmp_path, caplog):
-    triage = {"decision": "crisis", "intent": "crisis_self_harm", "language": "en", "confidence": 0.93}
-    reply, case_id = handoff.escalate("patient-4", "messenger", triage, TEXT)
+    decision = Decision("crisis", "crisis_self_harm", 0.93, "en")
+    reply, case_id = handoff.escalate("patient-4", "messenger", decision, TEXT)
     assert case_id is None and "🚨" in reply and "pills" not in reply
     files = list(spool_dir.glob("*.sealed"))
     assert len(files) == 1 and spool.pending() == 1
@@ -56,7 +57,7 @@ def test_a_crisis_during_an_outage_becomes_an_urgent_case_when_the_database_is_b
 
 
 def test_a_spooled_escalation_waits_while_the_database_is_still_down(spool_dir, down, keystore, caplog):
-    handoff.escalate("patient-5", "x", {"decision": "private", "intent": "disclose_symptoms"}, TEXT)
+    handoff.escalate("patient-5", "x", Decision("private", "disclose_symptoms"), TEXT)
 
     def still_down(_):
         raise ConnectionError("database down")
@@ -68,7 +69,7 @@ def test_a_spooled_escalation_waits_while_the_database_is_still_down(spool_dir, 
 
 
 def test_an_unreadable_file_is_set_aside_and_the_rest_recorded(spool_dir, down, keystore, tmp_path, caplog):
-    handoff.escalate("patient-6", "rest", {"decision": "private"}, TEXT)
+    handoff.escalate("patient-6", "rest", Decision("private"), TEXT)
     spool_dir.joinpath("0000.sealed").write_text("v1.k0.garbage.garbage.garbage")
     recorded = []
     assert spool.drain(recorded.append, keys=keystore) == 1
@@ -88,7 +89,7 @@ def test_when_even_the_spool_fails_the_patient_still_gets_the_reply_and_it_is_lo
 
     monkeypatch.setattr("triage.services.default", broken)
     monkeypatch.setattr(keys, "default", no_keys)
-    reply, case_id = handoff.escalate("patient-7", "rest", {"decision": "crisis"}, TEXT)
+    reply, case_id = handoff.escalate("patient-7", "rest", Decision("crisis"), TEXT)
     assert case_id is None and "🚨" in reply
     assert not spool_dir.exists() or not list(spool_dir.iterdir())
     critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]

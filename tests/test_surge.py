@@ -12,7 +12,7 @@ from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.notify import Notifier, Target
 
-SETTINGS = surge.Settings(factor=3, min_messages=20, cooldown_minutes=60, share_jump=0.25, baseline_weeks=4)
+SETTINGS = surge.SurgeSettings(factor=3, min_messages=20, cooldown_minutes=60, share_jump=0.25, baseline_weeks=4)
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_the_usual_rate_for_this_hour_and_the_minimum_hold_alerts_back(svc, webh
     messages(svc, 25, now)
     assert worker.run_once(svc)["surge_alerts"] == 0
     quiet = db.utcnow()
-    assert surge.check(svc, surge.Settings(min_messages=40), now=quiet) == 0  # 25 is below the minimum
+    assert surge.check(svc, surge.SurgeSettings(min_messages=40), now=quiet) == 0  # 25 is below the minimum
     assert surge_posts(webhook) == []
 
 
@@ -100,7 +100,7 @@ def test_slack_targets_get_the_summary_line(keystore, tmp_path, webhook):
 def test_settings_come_from_clinic_yml_and_are_checked():
     from triage import clinic
 
-    assert surge.Settings.from_clinic(clinic.current()) == SETTINGS
+    assert surge.SurgeSettings.from_clinic(clinic.current()) == SETTINGS
 
     class Fake:
         def __init__(self, values):
@@ -110,6 +110,6 @@ def test_settings_come_from_clinic_yml_and_are_checked():
             return self.values
 
     with pytest.raises(ValueError, match="unknown setting"):
-        surge.Settings.from_clinic(Fake({"factr": 3}))
+        surge.SurgeSettings.from_clinic(Fake({"factr": 3}))
     with pytest.raises(ValueError, match="factor > 0"):
-        surge.Settings.from_clinic(Fake({"factor": 0}))
+        surge.SurgeSettings.from_clinic(Fake({"factor": 0}))

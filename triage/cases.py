@@ -32,12 +32,12 @@ class CaseError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Policy:
+class CasePolicy:
     sla_minutes: Mapping[str, int]
     idle_resume_minutes: Optional[int] = None
 
     @classmethod
-    def from_clinic(cls, clinic) -> "Policy":
+    def from_clinic(cls, clinic) -> "CasePolicy":
         settings = clinic.get("escalation", default={}) or {}
         sla = {**DEFAULT_SLA_MINUTES, **(settings.get("sla_minutes") or {})}
         idle = settings.get("idle_resume_minutes")
@@ -63,7 +63,7 @@ def sender_ref(keys: KeyStore, channel: str, sender_id: str) -> str:
 
 
 class Cases:
-    def __init__(self, keys: KeyStore, audit: AuditLog, policy: Policy = Policy(DEFAULT_SLA_MINUTES),
+    def __init__(self, keys: KeyStore, audit: AuditLog, policy: CasePolicy = CasePolicy(DEFAULT_SLA_MINUTES),
                  engine: Optional[Engine] = None) -> None:
         self.keys = keys
         self.audit = audit

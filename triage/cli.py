@@ -61,17 +61,17 @@ def classify(source: IO[str], out: IO[str], err: IO[str], model: Optional[str] =
             continue
         text = clean(text)  # as every channel does: the text the patient meant, encodable
         try:
-            triage = parser.triage(text, metadata)
+            decision = parser.triage(text, metadata)
         except Exception as exc:  # noqa: BLE001  one line must not end the batch
             failures += 1
             error = f"line {number}: could not be classified ({type(exc).__name__})"  # no text: it may be PHI
             print(error, file=err)
             out.write(json.dumps({"text": text, "error": error}, ensure_ascii=False) + "\n")
             continue
-        row: Dict[str, Any] = {"text": text, **{k: triage[k] for k in CONTRACT_KEYS[1:]}}
+        row: Dict[str, Any] = {"text": text, **{k: decision[k] for k in CONTRACT_KEYS[1:]}}
         if explain:
-            row.update(reasons=triage["reasons"], model_intent=triage["model_intent"],
-                       model_confidence=triage["model_confidence"])
+            row.update(reasons=decision["reasons"], model_intent=decision["model_intent"],
+                       model_confidence=decision["model_confidence"])
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
     return 2 if failures else 0
@@ -277,7 +277,7 @@ def retention_command(args, out: IO[str]) -> int:
     from triage.rasa import tracker_store
 
     svc = services.default()
-    policy = retention.Policy.from_clinic(clinic.current())
+    policy = retention.RetentionPolicy.from_clinic(clinic.current())
     if args.days is not None:
         policy.conversation_days = args.days
     if args.case_days is not None:
@@ -301,11 +301,11 @@ def forget_command(args, out: IO[str]) -> int:
 
 def console_command(args, out: IO[str]) -> int:
     if args.action == "serve":
-        from triage.console.app import Settings, serve
+        from triage.console.app import ConsoleSettings, serve
 
         import dataclasses
 
-        settings = Settings.from_env()
+        settings = ConsoleSettings.from_env()
         serve(dataclasses.replace(settings, host=args.host or settings.host, port=args.port or settings.port))
         return 0
     import getpass

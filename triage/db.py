@@ -218,6 +218,14 @@ surge_alerts = Table(
     Column("figures", Text, nullable=False),  # JSON: counts and shares, never text
 )
 
+# Webhook events already handled (triage/channels/webhook.py), so a platform's redelivery
+# is not answered twice; purged after clinic.yml retention.seen_event_days (triage/retention.py).
+seen_events = Table(
+    "seen_events", metadata,
+    Column("key", String(64), primary_key=True),  # SHA-256 of channel + platform event id
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
 _engines: Dict[str, Engine] = {}
 _lock = threading.Lock()
 

@@ -32,7 +32,7 @@ REVIEW_REASONS = {"low_confidence", "low_confidence_health", "sensitive_mass", "
 
 
 @dataclass(frozen=True)
-class Settings:
+class DecisionSettings:
     # Below this the model's routine reading is not trusted when health words are present.
     low_confidence: float = 0.75
     # Below this (and with no health content) the bot asks the patient to rephrase.
@@ -48,25 +48,46 @@ class Settings:
     default_language: str = "en"
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "Settings":
+    def from_config(cls, config: Mapping[str, Any]) -> "DecisionSettings":
         known = {k: config[k] for k in cls.__dataclass_fields__ if k in config}
         return cls(**known)
 
 
-@dataclass
-class Triage:
-    decision: str
-    intent: str
-    confidence: float
-    language: str
+@dataclass(frozen=True)
+class Decision:
+    """One message's decision. Stored on the parsed message as ``parse_data["triage"]``
+    (``as_dict``: that JSON shape is the CLI's and rasa test's contract) and read back
+    with ``of_parse_data``."""
+    decision: str  # DECISION_ANSWER, DECISION_PRIVATE or DECISION_CRISIS
+    intent: Optional[str] = None
+    confidence: Optional[float] = None
+    language: Optional[str] = None
     reasons: List[str] = field(default_factory=list)
     model_intent: Optional[str] = None
     model_confidence: float = 0.0
     # Worth an admin's look: the model was unsure (triage.review queues it, de-identified).
     review: bool = False
 
+    @property
+    def is_crisis(self) -> bool:
+        return self.decision == DECISION_CRISIS
+
+    @property
+    def escalates(self) -> bool:
+        return self.decision != DECISION_ANSWER
+
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
+        """From ``as_dict``'s shape; keys it does not know are ignored, missing ones take
+        the defaults, and no decision at all reads as private (never as routine)."""
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        if not known.get("decision"):
+            known.update(decision=DECISION_PRIVATE, reasons=["no_triage"])
+        known["reasons"] = list(known.get("reasons") or [])
+        return cls(**known)
 
 
 def _attachments(metadata: Optional[Mapping[str, Any]]) -> bool:
@@ -84,9 +105,9 @@ def decide(
     text: Optional[str],
     ranking: Ranking,
     metadata: Optional[Mapping[str, Any]] = None,
-    settings: Settings = Settings(),
+    settings: DecisionSettings = DecisionSettings(),
     sensitivity: Optional[Mapping[str, Any]] = None,
-) -> Triage:
+) -> Decision:
     """``sensitivity`` is SensitivityClassifier's output: its probabilities per decision and
     the thresholds it chose at training time. Without it only DIET and the rules decide."""
     text = text or ""
@@ -94,10 +115,10 @@ def decide(
     model_intent, model_conf = ranking[0] if ranking else (None, 0.0)
     lang = language.detect(text, hint=_language_hint(metadata), default=settings.default_language)
 
-    def result(decision: str, intent: str, reason: str, confidence: float = model_conf, **extra) -> Triage:
+    def result(decision: str, intent: str, reason: str, confidence: float = model_conf, **extra) -> Decision:
         review = reason in REVIEW_REASONS or (reason in ("model_routine", "model_sensitive")
                                               and model_conf < settings.low_confidence)
-        return Triage(decision, intent, round(confidence, 4), lang, [reason] + extra.get("more", []), model_intent,
+        return Decision(decision, intent, round(confidence, 4), lang, [reason] + extra.get("more", []), model_intent,
                       round(model_conf, 4), review)
 
     flags = redflags.scan(text)
@@ -162,10 +183,7 @@ def _sensitivity(sensitivity: Optional[Mapping[str, Any]]) -> Tuple[float, float
             float(sensitivity.get("answer_threshold", 0.0)), float(sensitivity.get("crisis_threshold", 1.1)))
 
 
-def of_parse_data(parse_data: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def of_parse_data(parse_data: Optional[Mapping[str, Any]]) -> Decision:
     """The decision stored on a parsed message (what the actions and the NLG act on).
     Without one the message cannot be known to be routine, so it is treated as private."""
-    triage = dict((parse_data or {}).get("triage") or {})
-    if not triage.get("decision"):
-        triage.update(decision=DECISION_PRIVATE, reasons=["no_triage"])
-    return triage
+    return Decision.from_dict((parse_data or {}).get("triage") or {})

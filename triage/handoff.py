@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
 from urllib.parse import quote
@@ -25,6 +25,7 @@ import requests
 
 from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, redflags, services, spool
 from triage.cases import NORMAL
+from triage.decision import Decision
 from triage.replies import Replies, reply_for
 from triage.services import Services
 
@@ -35,7 +36,7 @@ ENV_TOKEN = "RASA_AUTH_TOKEN"
 TOKEN_FILE = Path(__file__).resolve().parent.parent / "var" / "rasa-token"
 
 
-def escalate(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> Tuple[str, Optional[str]]:
+def escalate(sender_id: str, channel: str, decision: Decision, text: str) -> Tuple[str, Optional[str]]:
     """The one way a message is escalated: the private or crisis reply and the case behind
     it, (reply, case id). Every path uses it: the NLG's utter_escalate and utter_answer, the
     legacy action_escalate, Messenger comments and X mentions (DMs reach it through the NLG).
@@ -45,19 +46,18 @@ def escalate(sender_id: str, channel: str, triage: Mapping[str, Any], text: str)
     database: if the case cannot be recorded the patient still gets it, and the
     escalation waits, sealed, in the spool until the worker can record it (the case
     id is then None)."""
-    triage = dict(triage)
-    if triage.get("decision") != DECISION_CRISIS:
-        triage["decision"] = DECISION_PRIVATE
-    reply = reply_for(triage)
+    if not decision.is_crisis:
+        decision = replace(decision, decision=DECISION_PRIVATE)
+    reply = reply_for(decision.as_dict())
     try:
-        return reply, _record(services.default(), sender_id, channel, triage, text)
+        return reply, _record(services.default(), sender_id, channel, decision, text)
     except Exception as exc:  # noqa: BLE001
         try:
-            spool.put(sender_id, channel, triage, text)
+            spool.put(sender_id, channel, decision.as_dict(), text)
         except Exception as spool_exc:  # noqa: BLE001
             logger.critical("escalation could not be recorded (%s) nor spooled (%s): no staff case for "
                             "this %s %s message", type(exc).__name__, type(spool_exc).__name__, channel,
-                            triage["decision"])
+                            decision.decision)
         else:
             logger.error("escalation could not be recorded (%s): spooled (sealed) in %s; the worker opens "
                          "the staff case when the database answers", type(exc).__name__, spool.directory())
@@ -69,50 +69,49 @@ def record_spooled(svc: Services, entry: Mapping[str, Any]) -> str:
     had the reply when it was spooled, so only the recording step is left (case, notice,
     audit, review). It raises rather than spooling again: the spool still holds the file
     and retries it (spool.drain)."""
-    return _record(svc, entry["sender_id"], entry["channel"], entry["triage"], entry["text"])
+    return _record(svc, entry["sender_id"], entry["channel"], Decision.from_dict(entry["triage"]), entry["text"])
 
 
-def _record(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
+def _record(svc: Services, sender_id: str, channel: str, decision: Decision, text: str) -> str:
     """The case, the `replied` audit entry and review queueing for an escalated message."""
-    case_id = _open_or_add_to_case(svc, sender_id, channel, triage, text)
-    svc.audit.append("replied", case_id=case_id, channel=channel, intent=triage.get("intent"),
-                     confidence=triage.get("confidence"), outcome=triage["decision"])
-    _queue_for_review(svc, sender_id, channel, triage, text)
+    case_id = _open_or_add_to_case(svc, sender_id, channel, decision, text)
+    svc.audit.append("replied", case_id=case_id, channel=channel, intent=decision.intent,
+                     confidence=decision.confidence, outcome=decision.decision)
+    _queue_for_review(svc, sender_id, channel, decision, text)
     return case_id
 
 
-def _open_or_add_to_case(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any],
-                         text: str) -> str:
+def _open_or_add_to_case(svc: Services, sender_id: str, channel: str, decision: Decision, text: str) -> str:
     """Opens a case (or adds to the sender's open one) and queues the staff notice."""
     existing = svc.cases.active_case(channel, sender_id)
     if existing:
         svc.cases.attach(existing["id"], text, channel=channel)
         svc.cases.set_paused(existing["id"], True)
-        if triage.get("decision") == DECISION_CRISIS and existing["priority"] == NORMAL:
+        if decision.is_crisis and existing["priority"] == NORMAL:
             svc.cases.make_urgent(existing["id"], channel)
             svc.notifier.enqueue(svc.cases.get(existing["id"]), "case_urgent")
         return existing["id"]
-    case_id = svc.cases.open_case(channel, sender_id, triage, text)
+    case_id = svc.cases.open_case(channel, sender_id, decision.as_dict(), text)
     svc.notifier.enqueue(svc.cases.get(case_id))
     return case_id
 
 
-def answer(sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> str:
+def answer(sender_id: str, channel: str, decision: Decision, text: str) -> str:
     """A routine message's reply, queueing it for the admins when the model was unsure.
     Used by the in-server NLG."""
-    if triage.get("review"):
-        _queue_for_review(services.default(), sender_id, channel, triage, text)
-    return reply_for(triage, text)
+    if decision.review:
+        _queue_for_review(services.default(), sender_id, channel, decision, text)
+    return reply_for(decision.as_dict(), text)
 
 
-def _queue_for_review(svc: Services, sender_id: str, channel: str, triage: Mapping[str, Any], text: str) -> None:
+def _queue_for_review(svc: Services, sender_id: str, channel: str, decision: Decision, text: str) -> None:
     """Queues a message the model was unsure about for the admins, de-identified.
     Never fails the patient's turn."""
-    if not triage.get("review"):
+    if not decision.review:
         return
-    source = "nlu_fallback" if triage.get("intent") == "nlu_fallback" else "low_confidence"
+    source = "nlu_fallback" if decision.intent == "nlu_fallback" else "low_confidence"
     try:
-        svc.review.add(source, text, triage, channel=channel, sender_id=sender_id)
+        svc.review.add(source, text, decision.as_dict(), channel=channel, sender_id=sender_id)
     except Exception as exc:  # noqa: BLE001
         logger.error("could not queue a message for review (%s)", type(exc).__name__)
 
@@ -126,10 +125,10 @@ def resolve(svc: Services, case_id: str, staff: str, outcome: str, correct_inten
         try:
             text = svc.cases.first_patient_message(case_id)
             if text:
-                triage = {"decision": case["decision"], "intent": svc.cases.intent(case),
-                          "language": case["language"], "confidence": case["confidence"],
-                          "reasons": ["staff_correction"]}
-                svc.review.add("staff_correction", text, triage, channel=case["channel"],
+                correction = {"decision": case["decision"], "intent": svc.cases.intent(case),
+                              "language": case["language"], "confidence": case["confidence"],
+                              "reasons": ["staff_correction"]}
+                svc.review.add("staff_correction", text, correction, channel=case["channel"],
                                sender_id=svc.cases.sender_id(case), case_id=case_id,
                                suggested_intent=correct_intent or "routine (intent not given)")
         except Exception as exc:  # noqa: BLE001

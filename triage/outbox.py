@@ -63,7 +63,7 @@ Send = Callable[[str, str], None]  # (recipient id, text); raises Retry or Refus
 
 
 @dataclass
-class Outcome:
+class Delivery:
     sent: bool = False
     idle: bool = False  # nothing due
     wait: float = 0.0  # how long the channel must wait before the next try
@@ -125,14 +125,14 @@ class Outbox:
                 return row
         return None
 
-    def deliver_one(self, channel: str, send: Send, now: Optional[dt.datetime] = None) -> Outcome:
+    def deliver_one(self, channel: str, send: Send, now: Optional[dt.datetime] = None) -> Delivery:
         now = now or utcnow()
         paused = self._paused_until.get(channel)
         if paused and paused > now:
-            return Outcome(wait=(paused - now).total_seconds())
+            return Delivery(wait=(paused - now).total_seconds())
         row = self._claim(channel, now)
         if row is None:
-            return Outcome(idle=True)
+            return Delivery(idle=True)
         recipient = self.keys.open(row.recipient_sealed, aad=_sealed_aad(row.ref, "recipient"))
         text = self.keys.open(row.body_sealed, aad=_sealed_aad(row.ref, "body"))
         try:
@@ -141,24 +141,24 @@ class Outbox:
             return self._retry(row, exc, now)
         except Refused as exc:
             self._fail(row, str(exc), recipient)
-            return Outcome()
+            return Delivery()
         except Exception as exc:  # noqa: BLE001 - a bug in a sender must not stop the loop
             return self._retry(row, Retry(type(exc).__name__, self._backoff(row.attempts + 1)), now)
         self._finish(row, SENT, None)
-        return Outcome(sent=True)
+        return Delivery(sent=True)
 
     @staticmethod
     def _backoff(attempts: int) -> float:
         return min(MAX_BACKOFF, 2.0 ** attempts)
 
-    def _retry(self, row, exc: Retry, now: dt.datetime) -> Outcome:
+    def _retry(self, row, exc: Retry, now: dt.datetime) -> Delivery:
         limited = exc.channel_wide
         if limited:  # a reset time in whole seconds may already be past: never a busy loop
             exc.after = max(exc.after, 1.0)
         attempts = row.attempts + (0 if limited else 1)
         if attempts >= MAX_ATTEMPTS:
             self._fail(row, f"gave up after {attempts} attempts: {exc.reason}", None)
-            return Outcome()
+            return Delivery()
         when = now + dt.timedelta(seconds=exc.after)
         t = db.outbound_messages
         with self.engine.begin() as connection:
@@ -170,7 +170,7 @@ class Outbox:
         if limited:
             self._paused_until[row.channel] = when
         logger.warning("outbox %s: message %s waits %.0fs (%s)", row.channel, row.id, exc.after, exc.reason)
-        return Outcome(wait=exc.after if limited else 0.0)
+        return Delivery(wait=exc.after if limited else 0.0)
 
     def _finish(self, row, state: str, reason: Optional[str]) -> None:
         with self.engine.begin() as connection:
@@ -236,7 +236,7 @@ class SenderLoop(threading.Thread):
                 outcome = self.outbox.deliver_one(self.channel, self.send)
             except Exception as exc:  # noqa: BLE001 - the database may be down for a while
                 logger.error("outbox %s: sender tick failed (%s)", self.channel, type(exc).__name__)
-                outcome = Outcome(wait=self.poll)
+                outcome = Delivery(wait=self.poll)
             if outcome.sent or (not outcome.idle and not outcome.wait):
                 continue
             wake.clear()
@@ -287,19 +287,19 @@ def escalate_failure(svc, info: Dict[str, Any], recipient: str, reason: str) -> 
 
     note = (f"[system] The assistant's {info['decision']} reply could not be delivered on {info['channel']} "
             f"({reason}). Please contact the patient another way.")
-    triage = {"decision": DECISION_CRISIS if info["decision"] == DECISION_CRISIS else DECISION_PRIVATE,
-              "intent": "reply_not_delivered", "language": info.get("language"), "confidence": None,
-              "reasons": ["reply_not_delivered"]}
+    decision = {"decision": DECISION_CRISIS if info["decision"] == DECISION_CRISIS else DECISION_PRIVATE,
+                "intent": "reply_not_delivered", "language": info.get("language"), "confidence": None,
+                "reasons": ["reply_not_delivered"]}
     existing = svc.cases.active_case(info["channel"], recipient)
     if existing is None:
         # Not handoff.escalate: the patient's message was escalated (or answered) already;
         # this is the system's note that a reply went missing, with no reply of its own.
-        case_id = svc.cases.open_case(info["channel"], recipient, triage, note)
+        case_id = svc.cases.open_case(info["channel"], recipient, decision, note)
         svc.notifier.enqueue(svc.cases.get(case_id))
     else:  # the note is the system's, not the patient's
         case_id = existing["id"]
         svc.cases.attach(case_id, note, author="system", channel=info["channel"])
-        if triage["decision"] == DECISION_CRISIS and existing["priority"] != URGENT:
+        if decision["decision"] == DECISION_CRISIS and existing["priority"] != URGENT:
             svc.cases.make_urgent(case_id, info["channel"])
         svc.notifier.enqueue(svc.cases.get(case_id), "reply_failed")
     svc.audit.append("reply_failed", case_id=case_id, channel=info["channel"], outcome=reason[:64],

@@ -18,13 +18,12 @@ from sqlalchemy import delete, select, update
 
 from triage import db
 from triage.cases import RESOLVED
-from triage.channels.webhook import seen_events
-from triage.db import utcnow
+from triage.db import seen_events, utcnow
 from triage.services import Services
 
 DEFAULT_CONVERSATION_DAYS = 30
 DEFAULT_CASE_MESSAGE_DAYS = 30
-# The webhook dedupe table (channels/webhook.py seen_events) must outlive the platforms'
+# The webhook dedupe table (db.seen_events, written by channels/webhook.py) must outlive the platforms'
 # redelivery: Meta retries a failed webhook for up to about a day, X for minutes; a week
 # is well past both. clinic.yml retention.seen_event_days.
 DEFAULT_SEEN_EVENT_DAYS = 7
@@ -79,20 +78,20 @@ def removed_label(key_id: Optional[str]) -> str:
 
 
 @dataclass
-class Policy:
+class RetentionPolicy:
     conversation_days: int = DEFAULT_CONVERSATION_DAYS
     case_message_days: int = DEFAULT_CASE_MESSAGE_DAYS
     seen_event_days: int = DEFAULT_SEEN_EVENT_DAYS
 
     @classmethod
-    def from_clinic(cls, clinic) -> "Policy":
+    def from_clinic(cls, clinic) -> "RetentionPolicy":
         settings = clinic.get("retention", default={}) or {}
         return cls(int(settings.get("conversation_days", DEFAULT_CONVERSATION_DAYS)),
                    int(settings.get("case_message_days", DEFAULT_CASE_MESSAGE_DAYS)),
                    max(1, int(settings.get("seen_event_days", DEFAULT_SEEN_EVENT_DAYS))))
 
 
-def purge(svc: Services, tracker_store, policy: Policy, actor: str, now: Optional[dt.datetime] = None) -> dict:
+def purge(svc: Services, tracker_store, policy: RetentionPolicy, actor: str, now: Optional[dt.datetime] = None) -> dict:
     now = now or utcnow()
     events = tracker_store.purge_older_than(policy.conversation_days, now) if tracker_store else 0
     cutoff = now - dt.timedelta(days=policy.case_message_days)

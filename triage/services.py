@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Optional
 
 from triage.audit import AuditLog
-from triage.cases import Cases, Policy
+from triage.cases import Cases, CasePolicy
 from triage.keys import KeyStore
 from triage.notify import Notifier
 from triage.review import ReviewQueue
@@ -38,7 +38,7 @@ class Services:
 
         store = keys.default()
         audit = AuditLog(store, db.engine())
-        cases = Cases(store, audit, Policy.from_clinic(clinic.current()))
+        cases = Cases(store, audit, CasePolicy.from_clinic(clinic.current()))
         return cls(store, audit, cases, Notifier(audit), ReviewQueue(store, audit))
 
 

@@ -34,7 +34,7 @@ WEEK = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
-class Settings:
+class SurgeSettings:
     factor: float = 3.0
     min_messages: int = 20
     cooldown_minutes: int = 60
@@ -42,7 +42,7 @@ class Settings:
     baseline_weeks: int = 4
 
     @classmethod
-    def from_clinic(cls, clinic) -> "Settings":
+    def from_clinic(cls, clinic) -> "SurgeSettings":
         values = clinic.get("surge", default={}) or {}
         unknown = set(values) - set(cls.__dataclass_fields__)
         if unknown:
@@ -64,7 +64,7 @@ def _by_decision(engine: Engine, ranges: List[tuple]) -> Dict[str, int]:
     return {decision: count for decision, count in rows}
 
 
-def figures(engine: Engine, settings: Settings, now: Optional[dt.datetime] = None) -> Dict[str, Any]:
+def figures(engine: Engine, settings: SurgeSettings, now: Optional[dt.datetime] = None) -> Dict[str, Any]:
     """The last hour against the usual figures for this hour of the week."""
     now = now or utcnow()
     current = _by_decision(engine, [(now - WINDOW, now)])
@@ -79,7 +79,7 @@ def figures(engine: Engine, settings: Settings, now: Optional[dt.datetime] = Non
     return result
 
 
-def reasons(found: Dict[str, Any], settings: Settings) -> List[str]:
+def reasons(found: Dict[str, Any], settings: SurgeSettings) -> List[str]:
     if found["messages"] < settings.min_messages:
         return []
     why = ["volume"] if found["messages"] > settings.factor * found["usual_messages"] else []
@@ -97,7 +97,7 @@ def last_alert(engine: Engine) -> Optional[Dict[str, Any]]:
     return {"ts": aware(row.ts), "reasons": row.reasons.split(","), "figures": json.loads(row.figures)}
 
 
-def recent_alert(engine: Engine, settings: Settings, now: Optional[dt.datetime] = None) -> Optional[Dict[str, Any]]:
+def recent_alert(engine: Engine, settings: SurgeSettings, now: Optional[dt.datetime] = None) -> Optional[Dict[str, Any]]:
     """The last alert while its cooldown lasts: the console's banner."""
     alert = last_alert(engine)
     now = now or utcnow()
@@ -113,7 +113,7 @@ def summary(found: Dict[str, Any], why: List[str]) -> str:
     return f"⚠️ Inbox surge ({', '.join(why)}): " + "; ".join(parts)
 
 
-def check(svc, settings: Settings, now: Optional[dt.datetime] = None) -> int:
+def check(svc, settings: SurgeSettings, now: Optional[dt.datetime] = None) -> int:
     """One surge check (the worker's tick): 1 when an alert was queued, else 0."""
     now = now or utcnow()
     engine = svc.audit.engine

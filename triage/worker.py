@@ -46,7 +46,7 @@ def run_once(svc: Services) -> Dict[str, int]:
 def surge_check(svc: Services) -> int:
     """triage/surge.py, with clinic.yml's settings; a failure here must not stop the tick's other work."""
     try:
-        return surge.check(svc, surge.Settings.from_clinic(clinic_config.current()))
+        return surge.check(svc, surge.SurgeSettings.from_clinic(clinic_config.current()))
     except Exception as exc:  # noqa: BLE001
         logger.error("surge check failed: %s", type(exc).__name__)
         return 0

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import UserMessage
 
 from triage import handoff, services
-from triage.decision import of_parse_data
+from triage.decision import Decision, of_parse_data
 from triage.shortcuts import without_shortcut
 from triage.text import clean
 
@@ -51,7 +51,7 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
         return None
 
 
-async def classify_public(agent, text: str) -> Dict[str, Any]:
+async def classify_public(agent, text: str) -> Decision:
     """The decision for a public comment or mention, which Rasa classifies but never
     answers in a conversation. Same shortcut guard as a message; no decision is private."""
     return of_parse_data(await agent.parse_message(without_shortcut(clean(text))))

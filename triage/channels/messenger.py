@@ -37,7 +37,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff, services
+from triage import clinic as clinic_config, handoff, services
 from triage.channels.base import classify_public, deliver
 from triage.channels.outbound import HANDED_BACK, best_effort
 from triage.channels.webhook import (Rejected, add_health_route, as_dict, as_id, as_list, hmac_matches, in_background,
@@ -394,8 +394,8 @@ class MessengerInput(InputChannel):
         """A message while another app owns a thread no case of ours holds (staff took it
         in the inbox, or another app): theirs to answer, except a crisis, which is never
         silent: that one takes the whole path (thread taken, crisis reply, urgent case, pause)."""
-        triage = await classify_public(app.ctx.agent, event.text)
-        if triage["decision"] == DECISION_CRISIS:
+        decision = await classify_public(app.ctx.agent, event.text)
+        if decision.is_crisis:
             await self._message(event, on_new_message)
 
     async def _handover(self, event: MessengerEvent) -> None:
@@ -408,15 +408,15 @@ class MessengerInput(InputChannel):
 
     async def _comment(self, app, event: MessengerEvent) -> None:
         """Public comment: never discuss health in public, never echo the comment."""
-        triage = await classify_public(app.ctx.agent, event.text)
-        if triage["decision"] == DECISION_ANSWER:
-            await send_async(self.client.reply_to_comment, event.comment_id, reply_for(triage, event.text))
+        decision = await classify_public(app.ctx.agent, event.text)
+        if not decision.escalates:
+            await send_async(self.client.reply_to_comment, event.comment_id, reply_for(decision.as_dict(), event.text))
             return
         # The case first: a refused public reply (a missing permission, a deleted comment)
         # must not cancel it. handoff.escalate spools it if the database is down.
-        reply, _ = await send_async(handoff.escalate, event.sender_id, COMMENT_CHANNEL, triage, event.text)
-        public_key = "public_crisis" if triage["decision"] == DECISION_CRISIS else "public_private"
-        public = Replies(clinic_config.current(), triage.get("language")).phrase(public_key)
+        reply, _ = await send_async(handoff.escalate, event.sender_id, COMMENT_CHANNEL, decision, event.text)
+        public_key = "public_crisis" if decision.is_crisis else "public_private"
+        public = Replies(clinic_config.current(), decision.language).phrase(public_key)
         await best_effort("messenger: public comment reply", self.client.reply_to_comment, event.comment_id, public)
         await best_effort("messenger: private reply", self.client.private_reply, event.comment_id, reply)
 

@@ -15,10 +15,11 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy import Column, DateTime, String, Table, delete, insert
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from triage import db
+from triage.db import seen_events
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +27,6 @@ MAX_BODY_BYTES = 1024 * 1024  # Meta and X send small JSON; anything larger is n
 # Meta's and X's payloads nest about 8 deep. Deeper bodies are refused before anything walks
 # them: json.loads itself, repr() or a recursive walk would raise RecursionError (HTTP 500).
 MAX_DEPTH = 32
-
-seen_events = Table(
-    "seen_events", db.metadata,
-    Column("key", String(64), primary_key=True),  # SHA-256 of channel + platform event id
-    Column("seen_at", DateTime(timezone=True), nullable=False),
-)
 
 
 def setting(credentials: Optional[Dict[str, Any]], key: str, env: str, default: str = "") -> str:

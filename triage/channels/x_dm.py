@@ -31,7 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from triage import DECISION_ANSWER, DECISION_CRISIS, clinic as clinic_config, handoff, outbox
+from triage import clinic as clinic_config, handoff, outbox
 from triage.channels import x_events
 from triage.channels.base import classify_public, deliver
 from triage.channels.outbound import best_effort
@@ -224,10 +224,10 @@ class XInput(InputChannel):
     async def _mention(self, app, event: x_events.XEvent) -> None:
         """A public mention: health -> "please DM us"; routine -> a pointer to DMs too,
         since a tweet is too short for our answers and is public."""
-        triage = await classify_public(app.ctx.agent, event.text)
-        if triage["decision"] != DECISION_ANSWER:
+        decision = await classify_public(app.ctx.agent, event.text)
+        if decision.escalates:
             # The case first (spooled if the database is down): X may refuse the public reply.
-            await send_async(handoff.escalate, event.sender_id, "x_mention", triage, event.text)
-        key = "public_dm_us_crisis" if triage["decision"] == DECISION_CRISIS else "public_dm_us"
-        text = Replies(clinic_config.current(), triage.get("language")).phrase(key)
+            await send_async(handoff.escalate, event.sender_id, "x_mention", decision, event.text)
+        key = "public_dm_us_crisis" if decision.is_crisis else "public_dm_us"
+        text = Replies(clinic_config.current(), decision.language).phrase(key)
         await best_effort("x: public mention reply", self.client.reply_publicly, event.event_id, text)

@@ -78,7 +78,7 @@ NOTICES = {
 
 
 @dataclass(frozen=True)
-class Settings:
+class ConsoleSettings:
     host: str = "127.0.0.1"
     port: int = 5080
     idle_minutes: float = 15
@@ -86,7 +86,7 @@ class Settings:
     totp_staff: bool = False  # staff need a second factor too (admins and auditors always do)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> "ConsoleSettings":
         return cls(host=os.environ.get("TRIAGE_CONSOLE_HOST", cls.host),
                    port=int(os.environ.get("TRIAGE_CONSOLE_PORT", cls.port)),
                    idle_minutes=float(os.environ.get("TRIAGE_CONSOLE_IDLE_MINUTES", cls.idle_minutes)),
@@ -99,7 +99,7 @@ async def blocking(fn: Callable, *args, **kwargs):
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
 
-def create_app(svc: services.Services, settings: Settings, name: str = "triage-console") -> Sanic:
+def create_app(svc: services.Services, settings: ConsoleSettings, name: str = "triage-console") -> Sanic:
     app = Sanic(name)
     app.config.KEEP_ALIVE_TIMEOUT = 30
     accounts = Accounts(svc.audit)
@@ -542,8 +542,8 @@ def create_app(svc: services.Services, settings: Settings, name: str = "triage-c
     return app
 
 
-def serve(settings: Optional[Settings] = None) -> None:
-    settings = settings or Settings.from_env()
+def serve(settings: Optional[ConsoleSettings] = None) -> None:
+    settings = settings or ConsoleSettings.from_env()
     app = create_app(services.default(), settings)
     # No access log: the URLs name cases, and nothing in them is needed in a log.
     app.run(host=settings.host, port=settings.port, access_log=False, workers=1, motd=False)

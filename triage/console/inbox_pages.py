@@ -35,7 +35,7 @@ def banners(svc) -> List[Dict[str, str]]:
         for notice in incidents.Notices(svc.audit).active():
             found.append({"kind": "incident", "text": f"Incident notice ({SCOPE_LABELS[notice['scope']]}, "
                                                       f"until {_local(notice['ends_at'])}): {notice['texts']['en']}"})
-        alert = surge.recent_alert(svc.audit.engine, surge.Settings.from_clinic(clinic_config.current()))
+        alert = surge.recent_alert(svc.audit.engine, surge.SurgeSettings.from_clinic(clinic_config.current()))
         if alert:
             found.append({"kind": "surge", "text": f"{surge.summary(alert['figures'], alert['reasons'])} "
                                                    f"(at {_local(alert['ts'])})"})

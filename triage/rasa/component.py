@@ -19,7 +19,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from triage import language, rasa as triage_rasa
-from triage.decision import Settings, decide
+from triage.decision import DecisionSettings, decide
 from triage.rasa.sensitivity import SENSITIVITY_KEY
 
 TRIAGE_KEY = "triage"
@@ -33,10 +33,10 @@ triage_rasa.install()
 class TriageDecider(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return asdict(Settings())
+        return asdict(DecisionSettings())
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self.settings = Settings.from_config(config)
+        self.settings = DecisionSettings.from_config(config)
         # The language models load with the model, not on the first patient's message.
         language.warm_up()
 
@@ -63,11 +63,11 @@ class TriageDecider(GraphComponent):
         if not ranking and message.get(INTENT):
             intent = message.get(INTENT)
             ranking = [(intent.get(INTENT_NAME_KEY), intent.get(PREDICTED_CONFIDENCE_KEY, 0.0))]
-        triage = decide(message.get(TEXT), ranking, message.get("metadata"), self.settings,
-                        message.get(SENSITIVITY_KEY))
-        message.set(TRIAGE_KEY, triage.as_dict(), add_to_output=True)
+        decision = decide(message.get(TEXT), ranking, message.get("metadata"), self.settings,
+                          message.get(SENSITIVITY_KEY))
+        message.set(TRIAGE_KEY, decision.as_dict(), add_to_output=True)
         message.set(
             INTENT,
-            {INTENT_NAME_KEY: triage.intent, PREDICTED_CONFIDENCE_KEY: triage.confidence},
+            {INTENT_NAME_KEY: decision.intent, PREDICTED_CONFIDENCE_KEY: decision.confidence},
             add_to_output=True,
         )

@@ -27,7 +27,7 @@ from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, counts, disclosure, handoff
-from triage.decision import of_parse_data
+from triage.decision import Decision, of_parse_data
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +47,12 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
         if not response:
             return response
         message = tracker.latest_message
-        triage = of_parse_data(message.parse_data if message else None)
-        decision = DECISION_PRIVATE if utter_action == ESCALATE and triage["decision"] == DECISION_ANSWER \
-            else triage["decision"]
+        decision = of_parse_data(message.parse_data if message else None)
+        sent_as = DECISION_PRIVATE if utter_action == ESCALATE and not decision.escalates else decision.decision
         # Channels that queue their replies (triage/outbox.py) send crisis first by this.
-        response = {**response, "triage_decision": decision, "triage_language": triage.get("language")}
+        response = {**response, "triage_decision": sent_as, "triage_language": decision.language}
         try:  # the first reply of a conversation says it comes from an automated assistant
-            return disclosure.add_to(response, tracker, triage.get("language"))
+            return disclosure.add_to(response, tracker, decision.language)
         except Exception as exc:  # noqa: BLE001 - never at the cost of the reply
             logger.error("automated-assistant line not added (%s)", type(exc).__name__)
             return response
@@ -63,33 +62,33 @@ class TriageNLG(TemplatedNaturalLanguageGenerator):
         if utter_action not in (ANSWER, ESCALATE):
             return await super().generate(utter_action, tracker, output_channel, **kwargs)
         message = tracker.latest_message
-        triage = of_parse_data(message.parse_data if message else None)
+        decision = of_parse_data(message.parse_data if message else None)
         text = (message.text if message else "") or ""
         channel = tracker.get_latest_input_channel() or "unknown"
-        escalating = utter_action == ESCALATE or triage["decision"] != DECISION_ANSWER
+        escalating = utter_action == ESCALATE or decision.escalates
         # The one place each handled message meets its decision: counted for the inbox reports
         # (in memory; written in batches, never failing or slowing the turn).
-        counts.from_tracker(tracker, (DECISION_CRISIS if triage["decision"] == DECISION_CRISIS else DECISION_PRIVATE)
-                            if escalating else DECISION_ANSWER, channel, triage.get("language"))
+        counts.from_tracker(tracker, (DECISION_CRISIS if decision.is_crisis else DECISION_PRIVATE)
+                            if escalating else DECISION_ANSWER, channel, decision.language)
         if escalating:
             if utter_action == ANSWER:
                 # Only the core fallback, or an "/intent" shortcut sent through Rasa's
                 # token-protected HTTP API, gets here (the channels turn a patient's shortcut
                 # into words). Never an automatic answer: the case holds the conversation from
                 # the next message on (our channels check it before Rasa).
-                logger.warning("utter_answer for a %s decision; escalating", triage["decision"])
-            return await self._escalation(utter_action, tracker, output_channel, channel, triage, text, **kwargs)
-        if triage.get("review"):  # a database write: off the event loop
-            return {"text": await asyncio.to_thread(handoff.answer, tracker.sender_id, channel, triage, text)}
-        return {"text": handoff.answer(tracker.sender_id, channel, triage, text)}
+                logger.warning("utter_answer for a %s decision; escalating", decision.decision)
+            return await self._escalation(utter_action, tracker, output_channel, channel, decision, text, **kwargs)
+        if decision.review:  # a database write: off the event loop
+            return {"text": await asyncio.to_thread(handoff.answer, tracker.sender_id, channel, decision, text)}
+        return {"text": handoff.answer(tracker.sender_id, channel, decision, text)}
 
     async def _escalation(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
-                          channel: str, triage: Dict[str, Any], text: str, **kwargs: Any) -> Dict[Text, Any]:
+                          channel: str, decision: Decision, text: str, **kwargs: Any) -> Dict[Text, Any]:
         """The private or crisis reply, whatever fails behind it: handoff.escalate already
         spools when the database is down; should even the reply itself fail (clinic.yml
         unreadable), domain.yml's utter_escalate text, which gives the emergency number first."""
         try:
-            reply, _ = await asyncio.to_thread(handoff.escalate, tracker.sender_id, channel, triage, text)
+            reply, _ = await asyncio.to_thread(handoff.escalate, tracker.sender_id, channel, decision, text)
             return {"text": reply}
         except Exception as exc:  # noqa: BLE001 - a crisis is never silent
             logger.critical("escalation reply failed (%s); sent the domain's fallback text", type(exc).__name__)
