@@ -8,11 +8,13 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 # Rasa's telemetry and its Sentry error reports would send data off the premises.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install model train validate run run-prod shell test clean bench eval
+.PHONY: help install model train validate run run-prod shell test unit lint clean bench eval
 
 help:
 	@echo "make run     install what is missing, train if needed, serve on http://localhost:5005"
 	@echo "make test    install what is missing and run every test"
+	@echo "make unit    the tests that need no trained model, servers or services (under a minute)"
+	@echo "make lint    style check (ruff; rules in pyproject.toml)"
 	@echo "make shell   chat with the assistant in the terminal"
 	@echo "make train   retrain if data/config changed; the new model goes live only through the safety gate"
 	@echo "make eval    evaluation report in reports/, compared with Rasa's default pipeline"
@@ -39,6 +41,13 @@ test: model
 	@scripts/ensure-chromium
 	@echo "==> Running the tests"
 	@.venv/bin/python -m pytest -q
+
+# tests/markers.py marks what each test needs; the rest runs here without a model or services.
+unit: install
+	@.venv/bin/python -m pytest -q -m "not server and not model and not services" --durations=5
+
+lint: install
+	@.venv/bin/ruff check .
 
 clean:
 	rm -rf models var .pytest_cache
