@@ -196,9 +196,10 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2))
+    sqlite, postgres = results["audit_sqlite"], results["audit_postgres"]
     lines = ["| figure | SQLite | PostgreSQL |", "|---|---|---|",
-             f"| audit appends/s (one process) | {results['audit_sqlite']['appends_per_second']} | {results['audit_postgres']['appends_per_second']} |",
-             f"| audit verify, {entries} entries (s) | {results['audit_sqlite']['verify_seconds']} | {results['audit_postgres']['verify_seconds']} |"]
+             f"| audit appends/s (one process) | {sqlite['appends_per_second']} | {postgres['appends_per_second']} |",
+             f"| audit verify, {entries} entries (s) | {sqlite['verify_seconds']} | {postgres['verify_seconds']} |"]
     t = results["tracker_store_sqlite"]
     lines += ["", "| tracker store, one turn (SQLite) | p50 ms | p95 ms |", "|---|---|---|",
               f"| stock SQLTrackerStore | {t['stock_p50_ms']} | {t['stock_p95_ms']} |",

@@ -35,7 +35,8 @@ class Assistant:
         tracker_yaml = tracker_yaml or (f"tracker_store:\n  type: {tracker_type}\n  dialect: sqlite\n"
                                         f"  db: {workdir / 'tracker.db'}\n")
         endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
-                             "  token: ${TRIAGE_ACTION_TOKEN}\n  enable_selective_domain: true\nnlg:\n  type: triage.rasa.nlg.TriageNLG\n"
+                             "  token: ${TRIAGE_ACTION_TOKEN}\n  enable_selective_domain: true\n"
+                             "nlg:\n  type: triage.rasa.nlg.TriageNLG\n"
                              + tracker_yaml + "lock_store:\n  type: in_memory\n")
         self.endpoints = endpoints
         defaults = {"TRIAGE_DB_URL": f"sqlite:///{workdir / 'triage.db'}", "TRIAGE_STAFF_WEBHOOKS": "",

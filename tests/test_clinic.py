@@ -34,7 +34,8 @@ def test_replies_come_from_the_config(tmp_path):
     other = clinic_config.Clinic(data)
     monday = dt.date(2027, 2, 1)
     assert "+1 555 0199" in reply_for({"decision": "answer", "intent": "ask_contact", "language": "en"}, "", other)
-    assert "https://book.example.org" in reply_for({"decision": "answer", "intent": "book_appointment", "language": "en"}, "", other)
+    booking = {"decision": "answer", "intent": "book_appointment", "language": "en"}
+    assert "https://book.example.org" in reply_for(booking, "", other)
     hours = reply_for({"decision": "answer", "intent": "ask_opening_hours", "language": "en"}, "", other, today=monday)
     assert "07:15–19:45" in hours
     assert reply_for({"decision": "crisis", "intent": "crisis_self_harm", "language": "en"}, "", other).count("911") >= 1

@@ -31,7 +31,8 @@ def test_red_flags_make_crisis_whatever_the_model_says(text):
 
 
 def test_confident_model_crisis_is_crisis_without_a_red_flag():
-    result = decide("everything is pointless and tonight is the night", ranking(("crisis_self_harm", 0.9), ("disclose_mental_health", 0.1)))
+    result = decide("everything is pointless and tonight is the night",
+                    ranking(("crisis_self_harm", 0.9), ("disclose_mental_health", 0.1)))
     assert result.decision == DECISION_CRISIS and result.reasons == ["model_crisis"]
 
 

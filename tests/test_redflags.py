@@ -317,7 +317,8 @@ MORE_PHRASINGS = [
     ('my coworker grabbed his chest and fell down', 'chest_pain'),
     ('мъжът ми се хвана за гърдите и падна', 'chest_pain'),
 ]
-ALL_CRISIS = CRISIS + OVERDOSE_TAKEN_OR_THIRD_PERSON + EMERGENCY_TOLD_BY_SOMEONE_ELSE + IDIOMS + SLANG_AND_GOODBYES + BULGARIAN + MORE_PHRASINGS
+ALL_CRISIS = (CRISIS + OVERDOSE_TAKEN_OR_THIRD_PERSON + EMERGENCY_TOLD_BY_SOMEONE_ELSE + IDIOMS + SLANG_AND_GOODBYES
+              + BULGARIAN + MORE_PHRASINGS)
 
 # Routine questions that share words with a crisis; each once fired or nearly did.
 NOT_CRISIS += [

@@ -51,7 +51,8 @@ def test_crisis_message_gets_emergency_and_crisis_line_first(assistant, message)
     assert "0800 111 0 111" in text
 
 
-@pytest.mark.parametrize("message,extra,expected", ids=["empty", "whitespace", "10k", "emoji", "french", "attachment"], argvalues=[
+@pytest.mark.parametrize("message,extra,expected",
+                         ids=["empty", "whitespace", "10k", "emoji", "french", "attachment"], argvalues=[
     ("", {}, "empty"),
     ("    ", {}, "empty"),
     # A wall of text is not read as a routine question: a person reads it (the private reply).

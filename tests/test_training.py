@@ -95,7 +95,8 @@ def test_good_set_accepted_then_damaged_set_refused_and_force_audited(project, c
     # The admin labelled one more example: a new fingerprint, a real training run.
     routine = project["dir"] / "data/nlu/en/routine.yml"
     routine.write_text(routine.read_text().replace(
-        "- intent: ask_location\n  examples: |\n", "- intent: ask_location\n  examples: |\n    - is there a bike rack near the entrance\n", 1))
+        "- intent: ask_location\n  examples: |\n",
+        "- intent: ask_location\n  examples: |\n    - is there a bike rack near the entrance\n", 1))
     good = triage_train(project, "--admin", "ana")
     assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-3000:]
     assert "ACCEPTED" in good.stdout and "sensitive_recall" in good.stdout  # the one-screen summary

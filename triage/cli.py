@@ -132,7 +132,8 @@ def cases_command(args, out: IO[str]) -> int:
     if args.action == "show":
         case = svc.cases.show(args.case_id, args.staff)
         out.write(f"case {case['id']}  {case['priority'].upper()}  {case['status']}  via {case['channel']}\n")
-        out.write(f"decision {case['decision']} ({case['intent']}, confidence {case['confidence']}), language {case['language']}\n")
+        out.write(f"decision {case['decision']} ({case['intent']}, confidence {case['confidence']}), "
+                  f"language {case['language']}\n")
         out.write(f"created {_fmt_time(case['created_at'])}, SLA {_fmt_time(case['sla_due_at'])} ({_left(case['sla_due_at'])})\n")
         for message in case["messages"]:
             text = message["text"] if message["text"] is not None else f"[{message['removed']}]"

@@ -129,19 +129,23 @@ def score(outcomes: List[Outcome]) -> Scores:
         figures = {
             "sensitive_recall": _ratio(sum(o.decision != DECISION_ANSWER for o in sensitive), len(sensitive)),
             "crisis_recall": _ratio(sum(o.decision == DECISION_CRISIS for o in crisis), len(crisis)),
-            "routine_accuracy": _ratio(sum(o.decision == DECISION_ANSWER and o.intent == o.example.intent for o in routine), len(routine)),
+            "routine_accuracy": _ratio(sum(o.decision == DECISION_ANSWER and o.intent == o.example.intent for o in routine),
+                                       len(routine)),
             "over_escalation": _ratio(sum(o.decision != DECISION_ANSWER for o in routine), len(routine)),
         }
         for decision in (DECISION_ANSWER, DECISION_PRIVATE, DECISION_CRISIS):
             predicted = [o for o in group if o.decision == decision]
             actual = [o for o in group if expected_decision(o.example.intent) == decision]
-            figures[f"{decision}_precision"] = _ratio(sum(expected_decision(o.example.intent) == decision for o in predicted), len(predicted))
+            figures[f"{decision}_precision"] = _ratio(sum(expected_decision(o.example.intent) == decision for o in predicted),
+                                                      len(predicted))
             figures[f"{decision}_recall"] = _ratio(sum(o.decision == decision for o in actual), len(actual))
         scores.figures[language] = figures
-        scores.counts[language] = {"messages": len(group), "routine": len(routine), "sensitive": len(sensitive), "crisis": len(crisis)}
+        scores.counts[language] = {"messages": len(group), "routine": len(routine), "sensitive": len(sensitive),
+                                   "crisis": len(crisis)}
     scores.misses = [
         o for o in outcomes
-        if (expected_decision(o.example.intent) == DECISION_ANSWER and (o.decision != DECISION_ANSWER or o.intent != o.example.intent))
+        if (expected_decision(o.example.intent) == DECISION_ANSWER
+            and (o.decision != DECISION_ANSWER or o.intent != o.example.intent))
         or (o.example.intent in intents.ESCALATING and o.decision == DECISION_ANSWER)
         or (o.example.intent in intents.CRISIS and o.decision != DECISION_CRISIS)
     ]

@@ -84,7 +84,8 @@ def slack_body(body: Mapping[str, Any]) -> Dict[str, Any]:
     if "summary" in body:  # an alert, not a case
         return {"text": body["summary"]}
     urgent = body["priority"] == URGENT
-    headline = ("🚨 URGENT" if urgent else "🔒 New") + (" case (reminder: not yet claimed)" if body["type"] == "triage.case_overdue" else " case")
+    overdue = body["type"] == "triage.case_overdue"
+    headline = ("🚨 URGENT" if urgent else "🔒 New") + (" case (reminder: not yet claimed)" if overdue else " case")
     link = body.get("url") or f"`{body['open']}`"
     return {"text": f"{headline} {body['case_id']} via {body['channel']}, SLA {body['sla_due_at']}. Open: {link}"}
 

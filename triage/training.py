@@ -47,7 +47,8 @@ def fingerprint(project: Path) -> str:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("TRIAGE_MODEL_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "clinic-triage" / "models"
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    base = os.environ.get("TRIAGE_MODEL_CACHE") or cache_home / "clinic-triage" / "models"
     return Path(base)
 
 
