@@ -1,6 +1,6 @@
 """Marks each test by what it needs, so `make unit` can run the rest in under a minute.
 
-Loaded as a pytest plugin (pyproject.toml: ``-p tests.markers``). A test is marked
+Loaded as a pytest plugin by the root conftest.py. A test is marked
 - ``model`` when it (or a fixture it uses) loads the trained model;
 - ``server`` when it starts the Rasa/action servers, nginx or a browser;
 - ``services`` when it needs PostgreSQL, Redis or RabbitMQ.
