@@ -144,8 +144,8 @@ def test_idle_resume_sets_a_note_for_the_patient(svc, monkeypatch):
             calls.append((url, kwargs["json"]))
             return type("R", (), {"status_code": 200})()
 
-    monkeypatch.setattr("triage.handoff.requests", FakeRasa)
-    monkeypatch.setattr("triage.handoff.resume.__defaults__", (FakeRasa,))
+    monkeypatch.setattr("triage.handback.requests", FakeRasa)
+    monkeypatch.setattr("triage.handback.resume.__defaults__", (FakeRasa,))
     assert worker.run_once(svc)["resumed"] == 1
     assert calls and calls[0][1][0] == {"event": "resume"}
     assert svc.cases.get(case_id)["status"] == "open"  # staff still own it

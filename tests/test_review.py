@@ -8,7 +8,7 @@ import yaml
 
 from tests.servers import ROOT
 from tests.test_handoff_e2e import make_stack, teardown, triage_cli
-from triage import db, handoff
+from triage import db, handback
 from triage.audit import AuditLog
 from triage.cases import Cases, CasePolicy
 from triage.services import Services
@@ -121,7 +121,7 @@ def test_new_intent_block_is_created_when_a_file_lacks_it(data_dir):
 def test_staff_correction_feeds_the_queue_and_forget_removes_it(svc):
     private = {"decision": "private", "intent": "disclose_symptoms", "confidence": 0.6, "language": "en"}
     case_id = svc.cases.open_case("messenger", "psid-9", private, "hi im Tom Becker, is the car park open at night")
-    handoff.resolve(svc, case_id, "nurse-1", "not_needed", correct_intent="ask_location", was_routine=True)
+    handback.resolve(svc, case_id, "nurse-1", "not_needed", correct_intent="ask_location", was_routine=True)
     items = svc.review.list(source="staff_correction")
     assert len(items) == 1 and items[0]["case_id"] == case_id and items[0]["suggested_intent"] == "ask_location"
     assert "Tom" not in items[0]["text"] and "car park" in items[0]["text"]
@@ -150,7 +150,7 @@ def test_a_failing_review_queue_does_not_stop_a_resolve(svc, monkeypatch, caplog
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(svc.review, "add", broken)
-    handoff.resolve(svc, case_id, "nurse-1", "contacted", correct_intent="ask_services")
+    handback.resolve(svc, case_id, "nurse-1", "contacted", correct_intent="ask_services")
     assert svc.cases.get(case_id)["status"] == "resolved"
     assert svc.cases.get(case_id)["resume_state"] == "pending"  # the worker hands it back
     assert "not queued for review" in caplog.text and "rash" not in caplog.text

@@ -41,7 +41,7 @@ def test_a_secret_on_the_command_line_is_refused(monkeypatch, option):
 def test_no_token_no_server(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("RASA_AUTH_TOKEN", raising=False)
     monkeypatch.delenv("TRIAGE_ACTION_TOKEN", raising=False)
-    monkeypatch.setattr("triage.handoff.TOKEN_FILE", tmp_path / "none")
+    monkeypatch.setattr("triage.handback.TOKEN_FILE", tmp_path / "none")
     monkeypatch.setattr(serve, "ACTION_TOKEN_FILE", tmp_path / "none")
     assert serve.main(["rasa", "--enable-api"]) == 1
     assert serve.main(["actions", "--port", "1"]) == 1

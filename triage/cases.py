@@ -21,10 +21,25 @@ from triage.audit import AuditLog
 from triage.keys import KeyStore
 
 OPEN, CLAIMED, RESOLVED = "open", "claimed", "resolved"
+HANDED_BACK = "handed_back"  # resume reason: the Messenger staff inbox passed the thread back to us
 URGENT, NORMAL = "urgent", "normal"
 DEFAULT_SLA_MINUTES = {URGENT: 15, NORMAL: 240}
 OUTCOMES = ("contacted", "callback_done", "referred", "emergency_services", "no_response", "duplicate",
             "not_needed", "other")
+
+# Why a case message's text is gone. Kept in the row's key_id, which names no key once
+# the text is erased (by triage/retention.py; no schema change); Cases.show labels the
+# message with it.
+ERASED_BY_RETENTION, ERASED_BY_PATIENT, ERASED_BY_ADMIN = "erased:retention", "erased:patient", "erased:admin"
+REMOVED_LABELS = {ERASED_BY_RETENTION: "removed by retention",
+                  ERASED_BY_PATIENT: "removed at the patient's request",
+                  ERASED_BY_ADMIN: "removed by an administrator (forget)"}
+REMOVED_UNKNOWN = "removed"  # erased before reasons were kept
+
+
+def removed_label(key_id: Optional[str]) -> str:
+    """What staff see in place of erased text: why it was erased."""
+    return REMOVED_LABELS.get(key_id or "", REMOVED_UNKNOWN)
 
 
 class CaseError(RuntimeError):
@@ -170,8 +185,6 @@ class Cases:
 
     def show(self, case_id: str, staff: str) -> Dict[str, Any]:
         """The case with its messages decrypted; audited as "viewed" by ``staff``."""
-        from triage.retention import removed_label  # retention reads cases
-
         case = self.get(case_id)
         with db.reading(self.engine) as connection:
             messages = connection.execute(select(db.case_messages).where(db.case_messages.c.case_id == case_id)

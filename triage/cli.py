@@ -116,7 +116,7 @@ def _left(due) -> str:
 
 
 def cases_command(args, out: IO[str]) -> int:
-    from triage import handoff, services
+    from triage import handback, services
 
     svc = services.default()
     if args.action == "list":
@@ -154,7 +154,7 @@ def cases_command(args, out: IO[str]) -> int:
         svc.cases.claim(args.case_id, args.staff)
         out.write(f"case {args.case_id} claimed by {args.staff}\n")
         return 0
-    resumed = handoff.resolve(svc, args.case_id, args.staff, args.outcome, args.correct_intent, args.was_routine)
+    resumed = handback.resolve(svc, args.case_id, args.staff, args.outcome, args.correct_intent, args.was_routine)
     out.write(f"case {args.case_id} resolved ({args.outcome}); conversation "
               + ("handed back to the bot\n" if resumed else "will be handed back by the worker when Rasa is reachable\n"))
     return 0

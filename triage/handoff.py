@@ -1,4 +1,5 @@
-"""The handoff flow around the Rasa conversation: escalate, hold, resume.
+"""The handoff flow around the Rasa conversation: escalate and hold (triage/handback.py
+gives the conversation back).
 
 - ``escalate``, the one public way to escalate a message (the in-server NLG for
   ``utter_escalate``, and for ``utter_answer`` should a routine rule or the core
@@ -9,32 +10,20 @@
 - ``intercept`` (called by our input channels before Rasa sees a message)
   attaches messages sent while a case holds the conversation, and answers a
   crisis even then: a paused bot must not stay silent to "I want to die".
-- ``resume`` un-pauses the conversation through Rasa's HTTP API, and takes back a
-  Messenger thread passed to the staff inbox (channels.outbound.return_thread).
 """
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
-from urllib.parse import quote
 
-import requests
-
-from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, redflags, services, spool
+from triage import DECISION_CRISIS, DECISION_PRIVATE, clinic as clinic_config, redflags, retention, services, spool
 from triage.cases import NORMAL
 from triage.decision import Decision
 from triage.replies import Replies, reply_for
 from triage.services import Services
 
 logger = logging.getLogger(__name__)
-
-ENV_RASA_URL = "TRIAGE_RASA_URL"
-ENV_TOKEN = "RASA_AUTH_TOKEN"
-TOKEN_FILE = Path(__file__).resolve().parent.parent / "var" / "rasa-token"
-
 
 def escalate(sender_id: str, channel: str, decision: Decision, text: str) -> Tuple[str, Optional[str]]:
     """The one way a message is escalated: the private or crisis reply and the case behind
@@ -116,27 +105,6 @@ def _queue_for_review(svc: Services, sender_id: str, channel: str, decision: Dec
         logger.error("could not queue a message for review (%s)", type(exc).__name__)
 
 
-def resolve(svc: Services, case_id: str, staff: str, outcome: str, correct_intent: Optional[str] = None,
-            was_routine: bool = False) -> bool:
-    """Resolves a case, queues a staff correction for review, and hands the
-    conversation back to the bot. False when Rasa was unreachable (the worker retries)."""
-    case = svc.cases.resolve(case_id, staff, outcome, correct_intent, was_routine)
-    if correct_intent or was_routine:
-        try:
-            text = svc.cases.first_patient_message(case_id)
-            if text:
-                correction = {"decision": case["decision"], "intent": svc.cases.intent(case),
-                              "language": case["language"], "confidence": case["confidence"],
-                              "reasons": ["staff_correction"]}
-                svc.review.add("staff_correction", text, correction, channel=case["channel"],
-                               sender_id=svc.cases.sender_id(case), case_id=case_id,
-                               suggested_intent=correct_intent or "routine (intent not given)")
-        except Exception as exc:  # noqa: BLE001
-            # The correction itself is sealed on the case; the patient must still get the bot back.
-            logger.error("case %s: correction not queued for review (%s)", case_id, type(exc).__name__)
-    return resume(svc, case, "resolved")
-
-
 def active_case_id(svc: Services, sender_id: str, channel: str) -> Optional[str]:
     case = svc.cases.active_case(channel, sender_id)
     return case["id"] if case else None
@@ -152,10 +120,9 @@ class Intercepted:
 def intercept(svc: Services, sender_id: str, channel: str, text: str,
               metadata: Optional[Mapping[str, Any]] = None) -> Intercepted:
     """Runs before Rasa handles a message; returns texts to send the patient first."""
-    from triage import retention
-    from triage.rasa import tracker_store
-
     if retention.is_forget_command(text):
+        from triage.rasa import tracker_store  # Rasa itself, which the action server need not load
+
         phrase = retention.patient_forget(svc, tracker_store.from_endpoints(), channel, sender_id, metadata)
         language = (svc.cases.active_case(channel, sender_id) or {}).get("language")
         replies = Replies(clinic_config.current(), language or clinic_config.current().default_language)
@@ -178,40 +145,3 @@ def intercept(svc: Services, sender_id: str, channel: str, text: str,
         language = (case or {}).get("language") or clinic_config.current().default_language
         return Intercepted([Replies(clinic_config.current(), language).phrase("idle_resumed")], case_id=case_id)
     return Intercepted([], case_id=case_id)
-
-
-def rasa_url() -> str:
-    return os.environ.get(ENV_RASA_URL) or f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"
-
-
-def rasa_token() -> Optional[str]:
-    token = os.environ.get(ENV_TOKEN)
-    if token:
-        return token
-    try:
-        return TOKEN_FILE.read_text().strip() or None
-    except FileNotFoundError:
-        return None
-
-
-def resume(svc: Services, case: Mapping[str, Any], reason: str, session=requests) -> bool:
-    """Un-pauses the conversation in Rasa. False (and stays pending) when Rasa is unreachable."""
-    sender_id = svc.cases.sender_id(case)
-    url = f"{rasa_url()}/conversations/{quote(sender_id, safe='')}/tracker/events"
-    params = {"token": rasa_token()} if rasa_token() else {}
-    try:
-        # action_listen closes the turn of any message stored while paused, so the
-        # next message starts a clean turn that the rules recognise.
-        response = session.post(url, params=params, timeout=(3.05, 10),
-                                json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}])
-    except (requests.RequestException, OSError) as exc:
-        logger.warning("resume of case %s failed: %s", case["id"], type(exc).__name__)
-        return False
-    if response.status_code >= 300:
-        logger.warning("resume of case %s failed: Rasa answered HTTP %s", case["id"], response.status_code)
-        return False
-    svc.cases.mark_resumed(case["id"], case["channel"], reason)
-    from triage.channels import outbound  # the channels import this module
-
-    outbound.return_thread(case, sender_id, reason)
-    return True

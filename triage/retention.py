@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import delete, select, update
 
 from triage import db
-from triage.cases import RESOLVED
+from triage.cases import ERASED_BY_ADMIN, ERASED_BY_PATIENT, ERASED_BY_RETENTION, RESOLVED
 from triage.db import seen_events, utcnow
 from triage.services import Services
 
@@ -41,14 +41,6 @@ REST_CHANNEL = "rest"
 # it drops the key from whatever the client itself sent.
 SENDER_AUTHENTICATED = "sender_authenticated"
 
-# Why a case message's text is gone. Kept in the row's key_id, which names no key once
-# the text is erased (no schema change); cases.show labels the message with it.
-ERASED_BY_RETENTION, ERASED_BY_PATIENT, ERASED_BY_ADMIN = "erased:retention", "erased:patient", "erased:admin"
-REMOVED_LABELS = {ERASED_BY_RETENTION: "removed by retention",
-                  ERASED_BY_PATIENT: "removed at the patient's request",
-                  ERASED_BY_ADMIN: "removed by an administrator (forget)"}
-REMOVED_UNKNOWN = "removed"  # erased before reasons were kept
-
 
 def is_forget_command(text: str) -> bool:
     return " ".join((text or "").lower().split()).strip(" .!") in FORGET_COMMANDS
@@ -70,11 +62,6 @@ def patient_forget(svc: Services, tracker_store, channel: str, sender_id: str,
         return "forget_via_staff"
     forget(svc, tracker_store, channel, sender_id, actor="patient")
     return "forgotten"
-
-
-def removed_label(key_id: Optional[str]) -> str:
-    """What staff see in place of erased text: why it was erased."""
-    return REMOVED_LABELS.get(key_id or "", REMOVED_UNKNOWN)
 
 
 @dataclass

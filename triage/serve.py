@@ -6,7 +6,7 @@
 
 Why not `rasa run --auth-token TOKEN` and `rasa run actions`:
 - a command line is public: any local user reads it in /proc/<pid>/cmdline. The Rasa API
-  token comes from RASA_AUTH_TOKEN or var/rasa-token (handoff.rasa_token), and is handed to
+  token comes from RASA_AUTH_TOKEN or var/rasa-token (handback.rasa_token), and is handed to
   Rasa's own command-line parser inside this process, so every option means what it means
   for `rasa run`.
 - the action server runs our actions (cases, escalations) for anyone who can reach it.
@@ -46,7 +46,7 @@ def _refuse_secrets_on_the_command_line(argv: List[str]) -> None:
 def rasa_argv(command: str, argv: List[str]) -> List[str]:
     """The argument list Rasa's own parser gets: ours plus the interface and, for the
     server, the API token."""
-    from triage.handoff import rasa_token
+    from triage.handback import rasa_token
 
     _refuse_secrets_on_the_command_line(argv)
     args = ["rasa", command, *argv, "--interface", os.environ.get(ENV_RASA_HOST) or LOCALHOST]

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Dict, Optional
 
-from triage import clinic as clinic_config, handoff, services, spool, surge
+from triage import clinic as clinic_config, handback, handoff, services, spool, surge
 from triage.services import Services
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def run_once(svc: Services) -> Dict[str, int]:
     for case in svc.cases.idle_cases():
         svc.cases.request_resume(case["id"], "idle")
     for case in svc.cases.pending_resumes():
-        if handoff.resume(svc, case, case.get("resume_reason") or "resolved"):
+        if handback.resume(svc, case, case.get("resume_reason") or "resolved"):
             done["resumed"] += 1
     done["surge_alerts"] = surge_check(svc)
     if done["renotified"] or done["surge_alerts"]:

@@ -38,11 +38,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from triage import clinic as clinic_config, handoff, services
+from triage.cases import HANDED_BACK
 from triage.channels.base import classify_public, deliver
-from triage.channels.outbound import HANDED_BACK, best_effort
-from triage.channels.webhook import (Rejected, add_health_route, as_dict, as_id, as_list, hmac_matches, in_background,
-                                     not_configured, post_with_retry, process_events, reject, send_async, setting,
-                                     signed_json, webhook_token)
+from triage.channels.webhook import (Rejected, add_health_route, as_dict, as_id, as_list, best_effort, hmac_matches,
+                                     in_background, not_configured, post_with_retry, process_events, reject,
+                                     send_async, setting, signed_json, webhook_token)
 from triage.replies import Replies, reply_for
 from triage.text import clean
 
@@ -432,7 +432,7 @@ def _held_by_a_case(event: MessengerEvent) -> bool:
 
 
 def _request_resume(channel: str, sender_id: str) -> None:
-    """The worker resumes the conversation (handoff.resume), as after a resolve; the case stays open."""
+    """The worker resumes the conversation (handback.resume), as after a resolve; the case stays open."""
     svc = services.default()
     case = svc.cases.active_case(channel, sender_id)
     if case and case["paused"]:

@@ -1,6 +1,5 @@
 """What reaches a patient outside a Rasa turn: staff replies through the channel the
-case came from, the Messenger thread taken back when a case resumes, and the
-best-effort platform calls of the public-comment and mention handlers.
+case came from, and the Messenger thread taken back when a case resumes.
 
 Meta's messaging windows (Messenger and Instagram) decide how a staff reply may go:
 within 24 hours of the patient's last message as a standard reply (``RESPONSE``);
@@ -20,13 +19,11 @@ from typing import Any, Callable, Mapping, Optional, Tuple
 from sqlalchemy import func, select
 
 from triage import db
-from triage.cases import RESOLVED, CaseError
-from triage.channels.webhook import send_async
+from triage.cases import HANDED_BACK, RESOLVED, CaseError
 from triage.services import Services
 
 logger = logging.getLogger(__name__)
 
-HANDED_BACK = "handed_back"  # resume reason: the staff inbox passed the thread back to us
 
 ENV_HUMAN_AGENT = "FACEBOOK_HUMAN_AGENT"  # 1: Meta approved the app for the HUMAN_AGENT tag
 STANDARD_WINDOW = dt.timedelta(hours=24)
@@ -108,19 +105,8 @@ def send_meta_staff_reply(client, recipient: str, text: str, messaging_type: str
                                + KEEP_DRAFT) from None
 
 
-async def best_effort(what: str, func: Callable[..., Any], *args: Any) -> bool:
-    """One platform call that must not stop the next (the staff case is already open).
-    A failure is logged with its type only: the arguments hold the patient's ids and text."""
-    try:
-        await send_async(func, *args)
-        return True
-    except Exception as exc:  # noqa: BLE001
-        logger.error("%s failed (%s)", what, type(exc).__name__)
-        return False
-
-
 def return_thread(case: Mapping[str, Any], sender_id: str, reason: str) -> None:
-    """After a resume (handoff.resume): a Messenger thread passed to the staff inbox comes
+    """After a resume (handback.resume): a Messenger thread passed to the staff inbox comes
     back to the assistant, else Meta keeps it with the inbox and refuses the bot's replies.
     Never fails the resume; other channels have no thread to take."""
     if case["channel"] != "facebook" or reason == HANDED_BACK:

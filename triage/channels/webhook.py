@@ -220,3 +220,15 @@ def _rate_limit_wait(headers) -> float:
 async def send_async(func: Callable[..., Any], *args, **kwargs) -> Any:
     """Blocking HTTP (requests) off the event loop."""
     return await asyncio.to_thread(func, *args, **kwargs)
+
+
+async def best_effort(what: str, func: Callable[..., Any], *args: Any) -> bool:
+    """One platform call that must not stop the next (the staff case is already open), as
+    the public-comment and mention handlers make them. A failure is logged with its type
+    only: the arguments hold the patient's ids and text."""
+    try:
+        await send_async(func, *args)
+        return True
+    except Exception as exc:  # noqa: BLE001
+        logger.error("%s failed (%s)", what, type(exc).__name__)
+        return False

@@ -34,10 +34,9 @@ from sanic.response import HTTPResponse
 from triage import clinic as clinic_config, handoff, outbox
 from triage.channels import x_events
 from triage.channels.base import classify_public, deliver
-from triage.channels.outbound import best_effort
-from triage.channels.webhook import (Rejected, _rate_limit_wait, add_health_route, hmac_matches, in_background,
-                                     not_configured, post_with_retry, process_events, reject, send_async, setting,
-                                     signed_json, webhook_token)
+from triage.channels.webhook import (Rejected, _rate_limit_wait, add_health_route, best_effort, hmac_matches,
+                                     in_background, not_configured, post_with_retry, process_events, reject,
+                                     send_async, setting, signed_json, webhook_token)
 from triage.replies import Replies
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The staff console: a Sanic web app for handoff cases, the audit log and admin work.
 
-It calls the same functions as the staff CLI (Cases, handoff.resolve,
+It calls the same functions as the staff CLI (Cases, handback.resolve,
 send_staff_reply, ReviewQueue, AuditLog), so there is one implementation of
 each rule. Pages are rendered on the server with autoescaping Jinja2; the
 only script is static/console.js (countdowns, polling, idle sign-out), and
@@ -34,7 +34,7 @@ import jinja2
 from sanic import Sanic, response
 from sanic.request import Request
 
-from triage import handoff, intents, services
+from triage import handback, intents, services
 from triage.audit import EVENTS
 from triage.cases import OUTCOMES, CaseError
 from triage.db import utcnow
@@ -430,7 +430,7 @@ def create_app(svc: services.Services, settings: ConsoleSettings, name: str = "t
         form = request.form
         correct = form.get("correct_intent") or None
         was_routine = form.get("was_routine") == "1"
-        return await case_action(request, session, case_id, lambda: handoff.resolve(
+        return await case_action(request, session, case_id, lambda: handback.resolve(
             svc, case_id, session.username, form.get("outcome", ""), correct, was_routine), "resolved")
 
     # -- audit -------------------------------------------------------------------
