@@ -147,8 +147,8 @@ def decide(
     mass = sum(conf for name, conf in ranking if name in intents.ESCALATING)
     best_sensitive = next((name for name, _ in ranking if name in intents.ESCALATING), None)
     if model_intent in intents.ESCALATING:
-        # A sensitive reading escalates; only a weak one with no health words at all
-        # falls through to "please rephrase", whose reply also points to the private channels.
+        # A sensitive reading escalates; a weak one with no health words at all falls through
+        # to the layers below, where doubt still goes private.
         if model_conf >= settings.fallback_confidence or signals.has_health_content or mass >= settings.sensitive_mass:
             return result(DECISION_PRIVATE, intents.as_private(model_intent), "model_sensitive")
     if best_sensitive and (
