@@ -224,6 +224,9 @@ BULGARIAN = [
     ("мисля, че майка ми получава инсулт", "stroke"),
     ("лицето ѝ увисна", "stroke"),
     ("дядо говори завалено изведнъж", "stroke"),
+    # Bulgarian typed in Latin letters
+    ("baba ne moje da govori, litseto i uvisna", "stroke"),
+    ("tate govori zavaleno i ustata mu e izkrivena", "stroke"),
     ("анафилактичен шок след ужилване", "anaphylaxis"),
     ("подува се гърлото ми", "anaphylaxis"),
     ("синът ми има гърч", "seizure"),

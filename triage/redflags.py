@@ -434,6 +434,10 @@ _STROKE = {
         r"\b(изведнъж|внезапно)( \w+){0,2} не (може|мога) да (говори|говоря|движи)\b",
         r"\bполовината (лице|тяло)( \w+){0,2} (изтръпна|е изтръпнал\w*|не се движи)\b",
         r"\bне (може|мога) да (движи|вдигне|мръдне) (ръката|крака) си\b",
+        # Latin transliteration: the face, the mouth and the speech.
+        r"\b(liceto|litseto|ustata)( \w+){0,2} (izkriven\w*|uvisna\w*|se izkrivi)\b", r"\buvisna\w*( \w+){0,2} (liceto|litseto|ustata)\b",
+        r"\bgovori( \w+)? (zavaleno|nerazbiraemo)\b",
+        r"\b(izvednazh|izvednuzh|vnezapno)( \w+){0,2} ne (moje|mozhe|moga) da (govori|govorya|dvizhi)\b",
     ],
 }
 _ANAPHYLAXIS = {
