@@ -139,8 +139,10 @@ def intercept(svc: Services, sender_id: str, channel: str, text: str,
             svc.notifier.enqueue(svc.cases.get(case["id"]), "case_urgent")
             reply = reply_for({"decision": DECISION_CRISIS, "intent": "", "language": case["language"]})
             svc.audit.append("replied", case_id=case["id"], channel=channel, outcome="crisis_followup")
-            return Intercepted([reply], case_id=case_id)
-        return Intercepted([], case_id=case_id)
+            return Intercepted([reply], consumed=True, case_id=case_id)
+        # Held by the case, not by Rasa's pause alone: if the pause never reached Rasa (the
+        # action server was down), Rasa must still not answer a message staff now own.
+        return Intercepted([], consumed=True, case_id=case_id)
     if note_pending and svc.cases.pending_idle_note(channel, sender_id):
         language = (case or {}).get("language") or clinic_config.current().default_language
         return Intercepted([Replies(clinic_config.current(), language).phrase("idle_resumed")], case_id=case_id)

@@ -19,7 +19,8 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
     """Hands a message to Rasa, after the handoff layer has seen it.
 
     While staff hold a conversation the message is attached to their case (and a
-    crisis is still answered at once); Rasa then stores it without answering.
+    crisis is still answered at once) and goes no further: Rasa does not answer it,
+    whether or not its own pause ever arrived.
     If the handoff layer fails, the message still reaches Rasa: nothing is lost.
     With ``report_new_case``, returns the id of a case this message opened, so that
     the channel can hand the thread to the staff inbox (one more lookup per message,
