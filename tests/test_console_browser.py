@@ -111,7 +111,8 @@ def test_a_staff_shift_in_the_browser(bot, api, browser):
     page.wait_for_selector("text=Reply sent to the patient.")
     sent = wait(lambda: fb_sends(api, psid), count=sends_before + 1)[-1]["body"]
     assert sent["message"]["text"] == reply
-    assert sent["messaging_type"] == "MESSAGE_TAG" and sent["tag"] == "HUMAN_AGENT"
+    # Inside 24 hours of the patient's last message: a plain response, no tag (Meta's messaging window).
+    assert sent["messaging_type"] == "RESPONSE" and "tag" not in sent
     assert reply in page.locator("#messages").inner_text()  # stored (sealed) on the case
 
     page.select_option("#outcome", "contacted")

@@ -70,10 +70,13 @@ def test_fifty_senders_twenty_messages_alternating_replicas(cluster, capsys):
     with capsys.disabled():
         print(f"\n{SENDERS * MESSAGES} turns over 2 replicas + nginx, 16 threads: {time.perf_counter() - started:.1f} s")
 
+    # In order, none lost or doubled. Messages sent while staff hold the case stop at the case
+    # (triage.handoff.intercept), so Rasa's conversation ends with the disclosure.
     for sender in senders:
         texts = user_texts(cluster, sender)
         numbers = [int(t.split()[0][1:]) for t in texts]
-        assert numbers == list(range(MESSAGES)), f"{sender}: {numbers}"  # in order, none lost or doubled
+        expected = list(range(11)) if sender in escalating else list(range(MESSAGES))
+        assert numbers == expected, f"{sender}: {numbers}"
     engine = db.engine(cluster.env["TRIAGE_DB_URL"])
     from triage.cases import Cases
     from triage.audit import AuditLog
@@ -86,6 +89,9 @@ def test_fifty_senders_twenty_messages_alternating_replicas(cluster, capsys):
             count = connection.execute(sa.select(sa.func.count()).select_from(db.cases).where(
                 db.cases.c.sender_ref == cases.sender_ref("rest", sender))).scalar_one()
         assert count == (1 if sender in escalating else 0), sender
+        if sender in escalating:  # the disclosure and the nine held messages, in order, on the case
+            held = [m["text"] for m in cases.show(cases.active_case("rest", sender)["id"], "test")["messages"]]
+            assert [int(t.split()[0][1:]) for t in held] == list(range(10, MESSAGES)), f"{sender}: {held}"
     assert AuditLog(keys, engine).verify().ok
 
 
@@ -112,8 +118,15 @@ def test_killed_replica_loses_no_acknowledged_message(cluster):
         os.kill(killed, signal.SIGKILL)
         for future in futures:
             future.result()
-    # The other replica and nginx kept serving; the killed one is restarted, not left dead.
-    assert cluster.send_to(cluster.url, "where can i park", f"k{run}-after").status_code == 200
+    # The other replica and nginx kept serving; the killed one is restarted, not left dead. A POST
+    # nginx had already sent to the dying replica is not retried (not idempotent): allow one more try.
+    statuses = []
+    for _ in range(3):
+        statuses.append(cluster.send_to(cluster.url, "where can i park", f"k{run}-after").status_code)
+        if statuses[-1] == 200:
+            break
+        time.sleep(2)
+    assert statuses[-1] == 200 and len(statuses) <= 2, statuses
     deadline = time.time() + 180
     while time.time() < deadline:
         try:

@@ -60,13 +60,8 @@ def project(tmp_path_factory):
     target.mkdir()
     for name in ("config.yml", "domain.yml"):
         shutil.copy(ROOT / name, target / name)
-    # Fewer epochs: this tests the gate's decisions on real trainings, not the serving
-    # model's quality (test_heldout does that). 40 epochs still clear every threshold
-    # and save minutes of `make test`.
-    config = (target / "config.yml").read_text()
-    epochs = re.search(r"^    epochs: (\d+)$", config, re.M)
-    assert epochs, "config.yml: DIETClassifier has no epochs line"
-    (target / "config.yml").write_text(config.replace(epochs.group(0), f"    epochs: {min(40, int(epochs.group(1)))}", 1))
+    # The good set trains with the configured epochs (fewer put ES routine accuracy one message
+    # under its threshold); the damaged set, which must be refused, with few (see below).
     shutil.copytree(ROOT / "data", target / "data")
     (target / "models").mkdir()
     (target / "models" / ".current").write_text(str(current_model_path()) + "\n")
@@ -105,7 +100,12 @@ def test_good_set_accepted_then_damaged_set_refused_and_force_audited(project, c
     assert (project["dir"] / good_model).exists()
     assert ("model_activated", "admin:ana") in audit_events(project)
 
-    # Damage: crisis examples gone, sensitive examples relabelled as a routine intent.
+    # Damage: crisis examples gone, sensitive examples relabelled as a routine intent. Trained
+    # with few epochs: the gate must refuse it however well it is trained, and minutes matter.
+    config = (project["dir"] / "config.yml").read_text()
+    epochs = re.search(r"^    epochs: (\d+)$", config, re.M)
+    assert epochs, "config.yml: DIETClassifier has no epochs line"
+    (project["dir"] / "config.yml").write_text(config.replace(epochs.group(0), "    epochs: 10", 1))
     for path in (project["dir"] / "data/nlu").rglob("*.yml"):
         text = path.read_text()
         if path.name == "crisis.yml":
@@ -122,7 +122,7 @@ def test_good_set_accepted_then_damaged_set_refused_and_force_audited(project, c
             for line in output.splitlines():
                 if line.startswith(tuple(evaluate.THRESHOLDS)) and " all " in line:
                     print(f"  {label}: " + " ".join(line.split()))
-    assert re.search(r"(sensitive_recall|crisis_recall) = 0\.\d+ \((en|de|es|all)\)", damaged.stdout)
+    assert re.search(r"(sensitive_recall|crisis_recall) = 0\.\d+ \((en|de|es|bg|all)\)", damaged.stdout)
     assert serving(project) == good_model  # the good model keeps serving
     assert not [p for p in (project["dir"] / "models").glob("*.tar.gz") if p.name not in good_model]
     assert ("model_refused", "system") in audit_events(project)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
@@ -13,6 +14,7 @@ from triage.shortcuts import without_shortcut
 from triage.text import clean
 
 logger = logging.getLogger(__name__)
+
 
 async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage,
                   report_new_case: bool = False) -> Optional[str]:
@@ -26,6 +28,33 @@ async def deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], messa
     the channel can hand the thread to the staff inbox (one more lookup per message,
     so only a channel that uses it asks).
     """
+    async with _in_arrival_order(message.input_channel, message.sender_id):
+        return await _deliver(on_new_message, message, report_new_case)
+
+
+# (channel, sender) -> [lock, messages waiting or in hand]; an entry lives while it is used.
+_turns: Dict[Tuple[str, str], list] = {}
+
+
+@contextlib.asynccontextmanager
+async def _in_arrival_order(channel: Optional[str], sender_id: Optional[str]):
+    """One sender's messages are handled one at a time, in the order they arrived: the
+    platforms' webhooks are answered at once and processed in the background, so "ok" and a
+    crisis sent right after it would otherwise reach the case in either order."""
+    key = (channel or "", sender_id or "")
+    entry = _turns.setdefault(key, [asyncio.Lock(), 0])
+    entry[1] += 1
+    try:
+        async with entry[0]:
+            yield
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            _turns.pop(key, None)
+
+
+async def _deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage,
+                   report_new_case: bool) -> Optional[str]:
     # Before anything else: the case, red flags and the model all read the same text.
     if message.text:
         message.text = clean(message.text)
