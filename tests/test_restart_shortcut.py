@@ -74,7 +74,9 @@ def test_restart_while_staff_hold_the_conversation_is_words_on_the_case(svc):
     """Rasa lets a restart through a pause: it would give the bot back a conversation staff hold."""
     case_id = svc.cases.open_case("rest", "patient-r", PRIVATE, "my knee is swollen")
     reached = send("/restart")
-    assert reached == [GUARD + "/restart"] and intent_of(reached[0]) is None
+    # A held message stops at the case (triage.handoff.intercept): Rasa never sees it, so no
+    # restart can reach Rasa; the patient's words are on the case.
+    assert reached == []
     texts = [m["text"] for m in svc.cases.show(case_id, "ana")["messages"]]
     assert texts == ["my knee is swollen", "/restart"]
 

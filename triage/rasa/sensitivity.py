@@ -65,10 +65,14 @@ def choose_thresholds(probabilities: np.ndarray, labels: np.ndarray, classes: Li
                       max_over_escalation: float, max_false_crisis: float) -> Dict[str, float]:
     """Thresholds from out-of-fold probabilities (see the module docstring)."""
     routine = labels == DECISION_ANSWER
+    if DECISION_ANSWER not in classes or not routine.any():
+        return {"answer_threshold": 0.0, "crisis_threshold": 1.1}  # nothing to tell routine by: no veto
     p_answer = probabilities[routine, classes.index(DECISION_ANSWER)]
-    p_crisis = probabilities[routine, classes.index(DECISION_CRISIS)]
-    answer_threshold = float(np.quantile(p_answer, max_over_escalation)) if p_answer.size else 0.5
-    crisis_threshold = float(np.quantile(p_crisis, 1.0 - max_false_crisis)) if p_crisis.size else 1.0
+    answer_threshold = float(np.quantile(p_answer, max_over_escalation))
+    crisis_threshold = 1.1  # no crisis examples: this reading never calls one
+    if DECISION_CRISIS in classes:
+        p_crisis = probabilities[routine, classes.index(DECISION_CRISIS)]
+        crisis_threshold = float(np.quantile(p_crisis, 1.0 - max_false_crisis))
     return {"answer_threshold": round(answer_threshold, 4), "crisis_threshold": round(max(crisis_threshold, 0.5), 4)}
 
 
@@ -97,7 +101,15 @@ class SensitivityClassifier(GraphComponent):
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         texts = [m.get(TEXT) for m in examples]
         labels = np.array([intents.decision_for(m.get("intent")) for m in examples])
-        folds = StratifiedKFold(self.config["folds"], shuffle=True, random_state=self.config["random_seed"])
+        counts = {label: int((labels == label).sum()) for label in set(labels)}
+        if len(counts) < 2 or min(counts.values()) < 2:
+            # Data an admin labelled into one decision: no second reading; DIET and the rules decide.
+            logger.warning("sensitivity classifier: not trained (examples per decision: %s)", counts)
+            with self._model_storage.write_to(self._resource) as directory:
+                joblib.dump({"model": None, "thresholds": {}}, Path(directory) / _FILE)
+            return self._resource
+        folds = StratifiedKFold(min(self.config["folds"], min(counts.values())), shuffle=True,
+                                random_state=self.config["random_seed"])
         model = _pipeline(self.config)
         out_of_fold = cross_val_predict(model, texts, labels, cv=folds, method="predict_proba")
         classes = sorted(set(labels))
