@@ -1,5 +1,6 @@
 """The processes `make run` starts (scripts/run): supervised, no secret on a command line,
 listening on 127.0.0.1 only, an action server that runs actions for Rasa only."""
+import re
 import os
 import signal
 import time
@@ -129,7 +130,8 @@ def escalation_pauses(bot, sender) -> bool:
 
 def test_rasa_calls_the_action_server_with_the_token(bot):
     assert escalation_pauses(bot, "escalated-1")
-    assert "401" not in bot.output()
+    # Rasa logs a refused action call with its status; a random port such as 40195 is not one.
+    assert not re.search(r"\b401\b", bot.output())
 
 
 def test_a_killed_action_server_is_restarted_while_rasa_stays_up(bot):
