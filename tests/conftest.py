@@ -73,3 +73,53 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'triage.db'}"
     return empty_pg(request.getfixturevalue("pg_url"))  # each test starts empty
+
+
+@pytest.fixture
+def make_services(keystore):
+    """Builds the service container over the database at ``url`` with the test keyring; ``targets`` are
+    the staff webhooks (none: notices wait in the outbox)."""
+    from triage import db
+    from triage.audit import AuditLog
+    from triage.cases import Cases
+    from triage.notify import Notifier
+    from triage.services import Services
+
+    def make(url: str, targets=()) -> Services:
+        audit = AuditLog(keystore, db.engine(url))
+        return Services(keystore, audit, Cases(keystore, audit), Notifier(audit, list(targets)))
+
+    return make
+
+
+@pytest.fixture
+def svc(make_services, keystore, tmp_path, monkeypatch):
+    """The process's services for one test: a temporary SQLite database, the test keyring and a spool
+    folder of its own, so that whatever the code under test escalates or spools stays in tmp_path."""
+    from triage import keys, spool
+
+    services = make_services(f"sqlite:///{tmp_path / 'triage.db'}")
+    monkeypatch.setattr("triage.services.default", lambda: services)
+    monkeypatch.setattr(keys, "_default", keystore)  # the spool seals with it
+    monkeypatch.setenv(spool.ENV_DIR, str(tmp_path / "spool"))
+    return services
+
+
+def _recorder():
+    from tests.fakes import Recorder
+
+    recorder = Recorder().start()
+    yield recorder
+    recorder.stop()
+
+
+@pytest.fixture(scope="module")
+def api():
+    """The recording fake Graph and X APIs, one per module: a server test's Rasa server is given its URL once."""
+    yield from _recorder()
+
+
+@pytest.fixture
+def webhook():
+    """A recording staff webhook, one per test."""
+    yield from _recorder()

@@ -22,16 +22,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionEscalate
 from tests import channel_payloads as p
-from triage import db, handoff, keys, spool
-from triage.audit import AuditLog
-from triage.cases import Cases
+from triage import handoff, spool
 from triage.channels import messenger, x_dm, x_events
 from triage.channels.base import deliver
 from triage.decision import Decision
-from triage.notify import Notifier
 from triage.rasa.nlg import TriageNLG
-from triage.review import ReviewQueue
-from triage.services import Services
 
 TEXT = "i took all my pills and i want to die"
 CRISIS = {"decision": "crisis", "intent": "crisis_overdose", "language": "en", "confidence": 1.0,
@@ -42,17 +37,6 @@ responses:
   utter_escalate:
     - text: "domain fallback: call your local emergency number now"
 """)
-
-
-@pytest.fixture
-def svc(keystore, tmp_path, monkeypatch):
-    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
-                        ReviewQueue(keystore, audit))
-    monkeypatch.setattr("triage.services.default", lambda: services)
-    monkeypatch.setenv(spool.ENV_DIR, str(tmp_path / "spool"))
-    monkeypatch.setattr(keys, "_default", keystore)  # the spool seals with it
-    return services
 
 
 @pytest.fixture

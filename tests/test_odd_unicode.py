@@ -8,31 +8,15 @@ import logging
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from triage import db, handoff, keys, spool, worker
+from triage import db, handoff, spool, worker
 from triage.decision import Decision
-from triage.services import Services
-from triage.audit import AuditLog
-from triage.cases import Cases
 from triage.channels.base import deliver
-from triage.notify import Notifier
-from triage.review import ReviewQueue
 
 SENTENCES = ["I want to kill myself", "quiero matarme"]
 
 
 def variants(text):
     return {"surrogate": text + "\ud83d", "rlo": "\u202e" + text[::-1], "rlo_pdf": "\u202e" + text[::-1] + "\u202c"}
-
-
-@pytest.fixture
-def svc(keystore, tmp_path, monkeypatch):
-    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
-                                ReviewQueue(keystore, audit))
-    monkeypatch.setattr("triage.services.default", lambda: services)
-    monkeypatch.setattr(keys, "_default", keystore)
-    monkeypatch.setenv(spool.ENV_DIR, str(tmp_path / "spool"))
-    return services
 
 
 def send(text, sender):

@@ -5,28 +5,16 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert
 
-from tests.fakes import Recorder
 from triage import db, surge, worker
-from triage.services import Services
-from triage.audit import AuditLog
-from triage.cases import Cases
-from triage.notify import Notifier, Target
+from triage.notify import Target
 
 SETTINGS = surge.SurgeSettings(factor=3, min_messages=20, cooldown_minutes=60, share_jump=0.25, baseline_weeks=4)
 
 
 @pytest.fixture
-def webhook():
-    recorder = Recorder().start()
-    yield recorder
-    recorder.stop()
-
-
-@pytest.fixture
-def svc(keystore, db_url, webhook, monkeypatch):
+def svc(make_services, db_url, webhook, monkeypatch):
     monkeypatch.setattr(worker, "surge_check", lambda s: surge.check(s, SETTINGS))
-    audit = AuditLog(keystore, db.engine(db_url))
-    return Services(keystore, audit, Cases(keystore, audit), Notifier(audit, [Target(webhook.url, False)]))
+    return make_services(db_url, [Target(webhook.url, False)])
 
 
 def messages(svc, count, at, decision="answer", channel="facebook"):
@@ -88,9 +76,8 @@ def test_a_jump_in_the_crisis_share_alerts_even_at_the_usual_volume(svc, webhook
     assert body["figures"]["crisis_share"] == pytest.approx(0.333) and body["figures"]["usual_crisis_share"] == 0
 
 
-def test_slack_targets_get_the_summary_line(keystore, tmp_path, webhook):
-    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    svc = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, [Target(webhook.url, True)]))
+def test_slack_targets_get_the_summary_line(make_services, tmp_path, webhook):
+    svc = make_services(f"sqlite:///{tmp_path / 'triage.db'}", [Target(webhook.url, True)])
     messages(svc, 25, db.utcnow())
     assert surge.check(svc, SETTINGS) == 1 and svc.notifier.deliver_due() == 1
     text = webhook.received()[0]["body"]["text"]
