@@ -12,6 +12,7 @@ from typing import Dict, Optional
 
 import requests
 
+from tests import channel_payloads as p
 from triage.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +22,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def platform_env(api_url: str, graph: str = "v21.0") -> Dict[str, str]:
+    """Messenger and X settings with the secrets of tests/channel_payloads.py, both APIs at the fake ``api_url``."""
+    return {"FACEBOOK_VERIFY_TOKEN": p.FB_VERIFY, "FACEBOOK_APP_SECRET": p.FB_SECRET,
+            "FACEBOOK_PAGE_ACCESS_TOKEN": "page-token", "FACEBOOK_GRAPH_URL": f"{api_url}/{graph}",
+            "X_CONSUMER_KEY": "ck", "X_CONSUMER_SECRET": p.X_SECRET, "X_ACCESS_TOKEN": "at",
+            "X_ACCESS_TOKEN_SECRET": "ats", "X_USER_ID": p.X_USER, "X_API_URL": api_url}
+
+
+def wait(fn, count: int = 1, timeout: float = 60):
+    """``fn()`` once it has ``count`` items (replies reach the fake APIs after the webhook's answer), else its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = fn()
+        if len(found) >= count:
+            return found
+        time.sleep(0.2)
+    return fn()
+
+
+# The header each platform signs its webhook bodies in, and how (with the secrets of platform_env).
+SIGNED_WEBHOOKS = {"facebook": ("X-Hub-Signature-256", p.fb_signature),
+                   "x": ("x-twitter-webhooks-signature", p.x_signature)}
 
 
 class Assistant:
@@ -75,6 +100,18 @@ class Assistant:
     def send(self, message, sender="patient-1", **extra) -> requests.Response:
         body = {"sender": sender, "message": message, **extra}
         return requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
+
+    def post_webhook(self, channel: str, payload, signature: Optional[str] = None,
+                     content_type: str = "application/json", timeout: float = 30) -> requests.Response:
+        """POSTs a payload (or raw bytes) to the "facebook" or "x" webhook, signed as the platform signs it;
+        ``signature`` replaces that signature, and "" sends none."""
+        body = payload if isinstance(payload, bytes) else p.encode(payload)
+        header, sign = SIGNED_WEBHOOKS[channel]
+        headers = {"Content-Type": content_type}
+        signature = sign(body) if signature is None else signature
+        if signature:
+            headers[header] = signature
+        return requests.post(f"{self.url}/webhooks/{channel}/webhook", data=body, headers=headers, timeout=timeout)
 
     def reply(self, message, sender="patient-1", **extra) -> str:
         response = self.send(message, sender, **extra)

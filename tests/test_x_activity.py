@@ -7,11 +7,9 @@ import time
 import uuid
 
 import pytest
-import requests
 
 from tests import channel_payloads as p
-from tests.fakes import Recorder
-from tests.servers import ROOT, Assistant
+from tests.servers import ROOT, Assistant, platform_env, wait
 
 pytestmark = pytest.mark.server
 
@@ -19,44 +17,21 @@ AUTOMATED = "automated assistant"
 
 
 @pytest.fixture(scope="module")
-def api():
-    fake = Recorder().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def bot(tmp_path_factory, api):
-    env = {"FACEBOOK_VERIFY_TOKEN": p.FB_VERIFY, "FACEBOOK_APP_SECRET": p.FB_SECRET,
-           "FACEBOOK_PAGE_ACCESS_TOKEN": "page-token", "FACEBOOK_GRAPH_URL": f"{api.url}/v23.0",
-           "X_CONSUMER_KEY": "ck", "X_CONSUMER_SECRET": p.X_SECRET, "X_ACCESS_TOKEN": "at",
-           "X_ACCESS_TOKEN_SECRET": "ats", "X_USER_ID": p.X_USER, "X_API_URL": api.url}
-    assistant = Assistant(tmp_path_factory.mktemp("x_activity"), env).start()
+    assistant = Assistant(tmp_path_factory.mktemp("x_activity"), platform_env(api.url, "v23.0")).start()
     yield assistant
     assistant.stop()
 
 
 def post_x(bot, payload):
-    body = p.encode(payload)
     started = time.monotonic()
-    answer = requests.post(f"{bot.url}/webhooks/x/webhook", data=body, timeout=30, headers={
-        "Content-Type": "application/json", "x-twitter-webhooks-signature": p.x_signature(body)})
+    answer = bot.post_webhook("x", payload)
     assert answer.status_code == 200 and time.monotonic() - started < 5
     return answer
 
 
 def x_sends(api, user):
     return [r["body"]["text"] for r in api.received(lambda r: r["path"] == f"/2/dm_conversations/with/{user}/messages")]
-
-
-def wait(fn, count=1, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = fn()
-        if len(found) >= count:
-            return found
-        time.sleep(0.2)
-    return fn()
 
 
 def new_user():
@@ -101,9 +76,7 @@ def test_a_crisis_dm_starts_with_the_emergency_number_and_messenger_says_it_is_a
     sent = wait(lambda: x_sends(api, user))
     assert sent[0].startswith("🚨") and "112" in sent[0].split("\n")[0] and AUTOMATED in sent[0]
     psid = f"psid-{uuid.uuid4().hex[:8]}"
-    body = p.encode(p.fb_batch(p.fb_text(psid, "when are you open?")))
-    requests.post(f"{bot.url}/webhooks/facebook/webhook", data=body, timeout=30,
-                  headers={"Content-Type": "application/json", "X-Hub-Signature-256": p.fb_signature(body)})
+    bot.post_webhook("facebook", p.fb_batch(p.fb_text(psid, "when are you open?")))
     fb = wait(lambda: [r for r in api.received(lambda r: r["path"].startswith("/v23.0/me/messages"))
                        if r["body"]["recipient"].get("id") == psid])
     assert AUTOMATED in fb[0]["body"]["message"]["text"]
