@@ -271,17 +271,17 @@ def test_cli_verify_checkpoints_an_intact_log_and_exits_non_zero_on_a_cut(log, c
     import io
     from types import SimpleNamespace
 
-    from triage import cli
+    from triage.cli.audit import audit_command
 
     monkeypatch.setattr("triage.services.default", lambda: SimpleNamespace(audit=log))
     fill(log)
     out = io.StringIO()
-    assert cli.audit_command(argparse.Namespace(action="verify"), out) == 0
+    assert audit_command(argparse.Namespace(action="verify"), out) == 0
     assert "warning: no checkpoint file" in out.getvalue() and "checkpoint of seq=5 written" in out.getvalue()
     delete_from(log, 5)
     set_counter(log, last_seq=4, last_hash=entries(log)[-1]["hash"])
     out = io.StringIO()
-    assert cli.audit_command(argparse.Namespace(action="verify"), out) == 3
+    assert audit_command(argparse.Namespace(action="verify"), out) == 3
     assert "entry 5 is missing: the log was cut short after the last checkpoint" in out.getvalue()
 
 

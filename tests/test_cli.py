@@ -90,7 +90,8 @@ def test_missing_model_is_a_clear_error(tmp_path):
 def test_a_line_that_fails_inside_the_model_is_reported_and_the_batch_goes_on(monkeypatch):
     import io
 
-    from triage import cli, model
+    from triage import model
+    from triage.cli import classify as cli
 
     class Failing:
         def __init__(self, _path=None):

@@ -189,12 +189,12 @@ def test_the_cli_and_the_console_show_the_reason(svc):
     import argparse
     import io
 
-    from triage import cli
+    from triage.cli.cases import cases_command
 
     case_id = victim_case(svc, "x", "1")
     retention.forget(svc, None, "x", "1", actor="patient")
     out = io.StringIO()
-    assert cli.cases_command(argparse.Namespace(action="show", case_id=case_id, staff="ana"), out) == 0
+    assert cases_command(argparse.Namespace(action="show", case_id=case_id, staff="ana"), out) == 0
     assert "[removed at the patient's request]" in out.getvalue() and "retention" not in out.getvalue()
     template = (ROOT / "triage" / "console" / "templates" / "case.html").read_text()
     assert "[{{ m.removed }}]" in template and "removed by retention" not in template

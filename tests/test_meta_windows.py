@@ -81,14 +81,14 @@ def test_after_three_days_the_human_agent_tag_only_when_meta_approved_it(svc, ap
 
 
 def test_after_seven_days_no_reply_and_the_cli_keeps_the_draft(svc, api, monkeypatch, capsys):
-    from triage import cli
+    from triage.cli.cases import cases_command
 
     monkeypatch.setenv(outbound.ENV_HUMAN_AGENT, "1")
     case_id, psid = case_written(svc, 8 * 24)
     with pytest.raises(outbound.ReplyRefused) as refused:
         outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
     assert "8 days ago" in str(refused.value) and "after 7 days" in str(refused.value)
-    code = cli.cases_command(Namespace(action="reply", case_id=case_id, staff="nurse-7", text=DRAFT), io.StringIO())
+    code = cases_command(Namespace(action="reply", case_id=case_id, staff="nurse-7", text=DRAFT), io.StringIO())
     err = capsys.readouterr().err
     assert code != 0 and "reply not sent" in err and DRAFT in err and "draft" in err.lower()
     assert sends(api, psid) == []

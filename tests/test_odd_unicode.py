@@ -131,11 +131,11 @@ def test_triage_classify_cleans_each_line_as_the_channels_do():
     import io
     import json
 
-    from triage import cli
+    from triage.cli.classify import classify
 
     lines = "".join(json.dumps({"text": raw}) + "\n" for raw in variants("I want to kill myself").values())
     out, err = io.StringIO(), io.StringIO()
-    assert cli.classify(io.StringIO(lines), out, err) == 0, err.getvalue()
+    assert classify(io.StringIO(lines), out, err) == 0, err.getvalue()
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [row["decision"] for row in rows] == ["crisis"] * 3
     assert all(row["text"].startswith("I want to kill myself") for row in rows)

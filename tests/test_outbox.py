@@ -175,7 +175,7 @@ def test_network_errors_are_retried_then_given_up(svc, monkeypatch):
 
 
 def test_cli_outbox_list_shows_states_and_reasons_never_text(svc, api):
-    from triage import cli
+    from triage.cli.reports import outbox_command
 
     box = outbox.Outbox(svc.keys, svc.cases.engine)
     box.enqueue("x", PATIENT, "my secret words", "private")
@@ -183,7 +183,7 @@ def test_cli_outbox_list_shows_states_and_reasons_never_text(svc, api):
     api.responder = lambda entry: (200, {}, {})
     box.deliver_one("x", x_client(api).send_dm_once)  # the crisis one
     out = io.StringIO()
-    assert cli.outbox_command(Namespace(action="list", state=None, limit=100), out) == 0
+    assert outbox_command(Namespace(action="list", state=None, limit=100), out) == 0
     text = out.getvalue()
     lines = text.splitlines()
     assert lines[1].split()[1:3] == ["waiting", "private"] and lines[2].split()[1:3] == ["sent", "crisis"]
