@@ -4,7 +4,9 @@ Each module in COMMANDS has `add_parser(sub)`, which declares its sub-commands a
 (called as `func(args, out)`, returning the exit code); main() is a loop over them. A new group is a
 new module here (triage/cli/models.py is expected next) and one line in COMMANDS. Helpers shared by
 the groups (CliError, time columns, passwords, the development keyring, the line reader of
-`classify`) live in common.py; use them from there rather than writing another copy.
+`classify`) live in common.py; use them from there rather than writing another copy. A command
+reports a mistake by raising CliError (or one of the error types main() catches): one line on
+stderr and exit code 1, never a traceback.
 
 Imports of the modules a command works with stay inside the command functions: importing Rasa and
 TensorFlow takes seconds, and `triage --help` or `triage cases list` should not wait for them.
