@@ -93,6 +93,31 @@ CASES = [
     ("es", "estoy embarazada y tengo sangrado", [], [], ["embarazada", "sangrado"]),
     ("es", "mi número de afiliado es 28/1234567/89, cubren la fisio?", ["1234567"], ["INSURANCE_ID"], ["fisio"]),
     ("es", "cita para Pedro Gómez, 8 años, tiene fiebre y tos", ["Pedro", "Gómez", "8 años"], ["NAME", "AGE"], ["fiebre", "tos"]),
+    # --- Bulgarian (also in Latin letters) ----------------------------------
+    ("bg", "казвам се петър стоянов и имам силни болки в кръста", ["петър", "стоянов"], ["NAME"], ["болки", "кръста"]),
+    ("bg", "Здравейте, името ми е Десислава Колева, искам час", ["Десислава", "Колева"], ["NAME"], ["час"]),
+    ("bg", "аз съм Мария Иванова и съм бременна", ["Мария", "Иванова"], ["NAME"], ["бременна"]),
+    ("bg", "тук е георги, свърши ми инсулинът", ["георги"], ["NAME"], ["инсулинът"]),
+    ("bg", "синът ми Калоян е на 5 години и има температура", ["Калоян", "5 години"], ["NAME", "AGE"], ["температура"]),
+    ("bg", "имам час при д-р Ангелова за ехографа", ["Ангелова"], ["NAME"], ["ехографа"]),
+    ("bg", "излязоха ли резултатите? поздрави, Ани", ["Ани"], ["NAME"], ["резултатите"]),
+    ("bg", "егн 8506154325, какъв е резултатът ми от кръвта", ["8506154325"], ["ID"], ["резултатът", "кръвта"]),
+    ("bg", "моето ЕГН е 7503124567 и имам диабет", ["7503124567"], ["ID"], ["диабет"]),
+    ("bg", "0445123450 е на детето, има обрив", ["0445123450"], ["ID"], ["обрив"]),  # a bare ЕГН, valid check digit
+    ("bg", "egn 6803019870 kakvi sa mi rezultatite", ["6803019870"], ["ID"], ["rezultatite"]),
+    ("bg", "лична карта 645123789, хив тестът ми", ["645123789"], ["ID"], ["хив"]),
+    ("bg", "пациентски номер 552211, биопсията ми излезе ли", ["552211"], ["RECORD_NUMBER"], ["биопсията"]),
+    ("bg", "номер на здравноосигурителна книжка 44556677, покрива ли ехограф", ["44556677"], ["INSURANCE_ID"], ["ехограф"]),
+    ("bg", "обадете ми се на +359 88 812 3456 за изследванията", ["+359", "812 3456"], ["PHONE"], ["изследванията"]),
+    ("bg", "тел 0888123456, детето има епилепсия", ["0888123456"], ["PHONE"], ["епилепсия"]),
+    ("bg", "роден съм на 12.03.1975 г. и имам астма", ["12.03.1975", "1975"], ["DATE"], ["астма"]),
+    ("bg", "родена на 3 март 1982, изследванията ми за щитовидна жлеза", ["3 март 1982", "1982"], ["DATE"], ["щитовидна"]),
+    ("bg", "родена през 1988, имам хипертония", ["1988"], ["DATE"], ["хипертония"]),
+    ("bg", "живея на ул. „Шипка“ № 12, пратете ми епикризата", ["Шипка", "№ 12"], ["ADDRESS"], ["епикризата"]),
+    ("bg", "адрес: жк Младост 3, бл. 312, вх. Б, ап. 15", ["Младост", "312", "вх. Б", "ап. 15"], ["ADDRESS"], []),
+    ("bg", "бул. Витоша 45, ет. 3 - там ли да дойде линейката", ["Витоша", "45", "ет. 3"], ["ADDRESS"], ["линейката"]),
+    ("bg", "пишете на ivan.petrov@example.bg за резултата", ["ivan.petrov@example.bg"], ["EMAIL"], ["резултата"]),
+    ("bg", "бременна съм в 8ма седмица и имам кафяво течение", [], [], ["бременна", "течение"]),
 ]
 
 
@@ -119,11 +144,11 @@ def test_identifiers_become_placeholders(language, text, gone, placeholders, kee
 
 def test_table_is_broad_enough():
     languages = {case[0] for case in CASES}
-    assert len(CASES) >= 60 and languages == {"en", "de", "es"}
+    assert len(CASES) >= 80 and languages == {"en", "de", "es", "bg"}
     kinds = {kind for case in CASES for kind in case[3]}
     assert kinds >= {"NAME", "PHONE", "EMAIL", "DATE", "AGE", "ADDRESS", "INSURANCE_ID", "MEMBER_ID",
                      "RECORD_NUMBER", "URL", "ID"}
-    for language in ("en", "de", "es"):
+    for language in ("en", "de", "es", "bg"):
         assert sum(case[0] == language for case in CASES) >= 20
 
 
@@ -166,3 +191,21 @@ def test_routine_messages_are_left_alone():
             assert out == "is the pharmacy open on <DATE>"
         else:
             assert out == text, out
+
+
+def test_a_bare_ten_digit_number_is_an_egn_only_with_a_valid_birth_date_and_check_digit():
+    # Same digits but the last: only the valid check digit makes it a national id.
+    assert deidentify("8506154325 е моето") == "<ID> е моето"
+    assert deidentify("8506154320 е моето") == "<PHONE> е моето"
+    # Bulgarian mobile numbers (087-089, 098) have no valid ЕГН month, whatever their last digit.
+    for number in ("0878123456", "0888123451", "0899000007", "0988765432"):
+        assert deidentify(f"звъннете на {number}") == "звъннете на <PHONE>"
+
+
+def test_bulgarian_routine_messages_are_left_alone():
+    for text in ["какво е работното Ви време?", "благодаря Ви", "Благодаря, Вие сте супер", "май съм настинал, работите ли днес",
+                 "правите ли ЕКГ, кръвна картина и др. изследвания", "има ли паркинг за пациенти", "от 3 години ходя при вас",
+                 "аз съм Ви много благодарна", "тук е ли регистратурата", "колко е прегледът без направление от НЗОК",
+                 "на кой етаж е лабораторията", "кв. м колко е чакалнята", "zdr, koga rabotite v sabota?", "пл пратете адреса"]:
+        assert deidentify(text) == text
+    assert deidentify("работите ли на 24 май") == "работите ли на <DATE>"
