@@ -66,6 +66,7 @@ EVENTS = (
     "account_changed",
     "report_viewed", "report_exported", "notice_created", "notice_changed", "notice_ended", "surge_alert",
     "reply_failed",
+    "training_started", "training_finished", "activation_refused", "model_reloaded", "model_rolled_back",
 )
 SYSTEM = "system"
 # What a list of entries may show: metadata, never the sealed payload.

@@ -226,6 +226,20 @@ seen_events = Table(
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
 
+# Training runs started from the console (triage/deploy.py): one at a time, who started it,
+# and how it ended. The model's name and its gate report only; the log is a file beside the models.
+training_jobs = Table(
+    "training_jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(64), nullable=False),
+    Column("state", String(16), nullable=False, index=True),  # running | accepted | refused | unchanged | failed
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("model", String(64)),  # triage-<fingerprint>
+    Column("report_path", String(300)),  # models/candidates/<model>.gate.json
+    Column("error", String(200)),  # why it failed: our own message or an error type, never text
+)
+
 _engines: Dict[str, Engine] = {}
 _lock = threading.Lock()
 

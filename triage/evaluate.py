@@ -14,7 +14,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping
+from typing import Callable, Dict, Iterable, List, Mapping, Optional
 
 from rasa.shared.nlu.training_data.loading import load_data
 
@@ -60,23 +60,35 @@ def load_heldout(directory: Path = HELDOUT_DIR, prefix: str = "") -> List[Exampl
     return examples
 
 
-def external_dir() -> Path:
-    return Path(os.environ.get("TRIAGE_EXTERNAL_DIR") or EXTERNAL_DIR)
+def evaluation_root(project: Optional[Path] = None) -> Path:
+    """Whose tests/heldout/ (and tests/external/) judge ``project``: its own when it has one.
+    A copy of the project with only config.yml, domain.yml and data/ is judged on this checkout's."""
+    if project is not None and (Path(project) / "tests" / "heldout").is_dir():
+        return Path(project)
+    return HELDOUT_DIR.parent.parent
 
 
-def load_external() -> List[Example]:
+def heldout_dir(project: Optional[Path] = None) -> Path:
+    return evaluation_root(project) / "tests" / "heldout"
+
+
+def external_dir(project: Optional[Path] = None) -> Path:
+    return Path(os.environ.get("TRIAGE_EXTERNAL_DIR") or evaluation_root(project) / "tests" / "external")
+
+
+def load_external(project: Optional[Path] = None) -> List[Example]:
     """The external set, if there is one (its languages prefixed "ext-")."""
-    directory = external_dir()
+    directory = external_dir(project)
     return load_heldout(directory, EXTERNAL_PREFIX) if directory.is_dir() else []
 
 
-def load_evaluation_sets() -> List[Example]:
+def load_evaluation_sets(project: Optional[Path] = None) -> List[Example]:
     """What the gate and `triage eval` judge: the held-out split and the external set."""
-    return load_heldout() + load_external()
+    return load_heldout(heldout_dir(project)) + load_external(project)
 
 
-def evaluation_files() -> List[Path]:
-    directories = [HELDOUT_DIR] + ([external_dir()] if external_dir().is_dir() else [])
+def evaluation_files(project: Optional[Path] = None) -> List[Path]:
+    directories = [heldout_dir(project)] + ([external_dir(project)] if external_dir(project).is_dir() else [])
     return [path for directory in directories for path in sorted(directory.glob("*.yml"))]
 
 

@@ -5,7 +5,9 @@ foundation thresholds (triage.evaluate.THRESHOLDS) in every language and is
 not worse than the model now serving by more than MARGIN on any of them.
 Otherwise the serving model stays, the refusal is recorded beside the models
 and in the audit log, and the reasons are printed. ``--force`` overrides the
-gate, loudly and audited.
+gate, loudly and audited. Every gated candidate gets a report beside it
+(models/candidates/<name>.gate.json: figures, checks, confusion matrix); the
+console trains with ``activate=False`` and activates later (triage/deploy.py).
 
 Models are named by a fingerprint of config.yml, domain.yml and data/, so
 unchanged inputs never retrain; a validated model is also kept in a cache
@@ -22,9 +24,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, List, Optional
+from typing import IO, Any, Dict, List, Optional, Tuple
 
-from triage import evaluate
+from triage import DECISION_ANSWER, DECISION_CRISIS, DECISION_PRIVATE, evaluate, intents
 from triage.model import pointed_model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,27 +60,59 @@ class Verdict:
     problems: List[str] = field(default_factory=list)
 
 
-def gate(candidate: evaluate.Scores, current: Optional[evaluate.Scores], margin: float = MARGIN) -> Verdict:
-    problems = []
+def checks(candidate: evaluate.Scores, current: Optional[evaluate.Scores], margin: float = MARGIN) -> List[Dict[str, Any]]:
+    """Each threshold in each language: the candidate's figure, the serving model's, and whether it
+    meets the threshold (``floor``) and stays within ``margin`` of the serving model (``margin_ok``)."""
+    floor_problems = {language: candidate.failures(language) for language in evaluate.group_names(candidate.figures)}
+    rows = []
     for language in evaluate.group_names(candidate.figures):
-        problems += candidate.failures(language)
-    if current is not None:
-        for language in evaluate.group_names(candidate.figures):
-            if language not in current.figures:
-                continue
-            for name, (op, _) in evaluate.THRESHOLDS.items():
-                new, old = candidate.figures[language][name], current.figures[language][name]
-                worse = old - new if op == ">=" else new - old
-                if worse > margin + 1e-9:
-                    problems.append(f"{name} ({language}) {new:.3f} is worse than the serving model's {old:.3f} "
-                                    f"by more than {margin:.2f}")
+        for name, (op, bound) in evaluate.THRESHOLDS.items():
+            new = candidate.figures[language][name]
+            old = current.figures[language][name] if current is not None and language in current.figures else None
+            floor = next((p for p in floor_problems[language] if p.startswith(f"{name} = ")), None)
+            worse = None if old is None else (old - new if op == ">=" else new - old)
+            margin_problem = None
+            if worse is not None and worse > margin + 1e-9:
+                margin_problem = (f"{name} ({language}) {new:.3f} is worse than the serving model's {old:.3f} "
+                                  f"by more than {margin:.2f}")
+            rows.append({"figure": name, "language": language, "candidate": new, "serving": old, "op": op,
+                         "bound": bound, "floor_ok": floor is None, "margin_ok": margin_problem is None,
+                         "passed": floor is None and margin_problem is None,
+                         "problems": [p for p in (floor, margin_problem) if p]})
+    return rows
+
+
+def gate(candidate: evaluate.Scores, current: Optional[evaluate.Scores], margin: float = MARGIN) -> Verdict:
+    rows = checks(candidate, current, margin)
+    # Floors first, then the comparison with the serving model: the order `triage train` has always printed.
+    problems = [row["problems"][0] for row in rows if not row["floor_ok"]]
+    problems += [row["problems"][-1] for row in rows if not row["margin_ok"]]
     return Verdict(not problems, problems)
 
 
-def evaluate_model(model: Path, out: IO[str], label: str) -> evaluate.Scores:
+DECISIONS = (DECISION_ANSWER, DECISION_PRIVATE, DECISION_CRISIS)
+
+
+def confusion(outcomes: List[evaluate.Outcome]) -> Dict[str, Dict[str, Dict[str, int]]]:
+    """Counts only, never text: decisions expected -> got (answer/private/crisis), and for routine
+    messages the intent expected -> the intent answered (an escalation counts as its decision)."""
+    decisions = {expected: {got: 0 for got in DECISIONS} for expected in DECISIONS}
+    routine: Dict[str, Dict[str, int]] = {}
+    for outcome in outcomes:
+        expected = evaluate.expected_decision(outcome.example.intent)
+        decisions[expected][outcome.decision] = decisions[expected].get(outcome.decision, 0) + 1
+        if outcome.example.intent in intents.ROUTINE:
+            got = outcome.intent if outcome.decision == DECISION_ANSWER else outcome.decision
+            row = routine.setdefault(outcome.example.intent, {})
+            row[got] = row.get(got, 0) + 1
+    return {"decisions": decisions, "routine_intents": routine}
+
+
+def evaluate_model(model: Path, out: IO[str], label: str,
+                   project: Optional[Path] = None) -> Tuple[evaluate.Scores, Dict[str, Any]]:
     from triage.model import Parser
 
-    examples = evaluate.load_evaluation_sets()
+    examples = evaluate.load_evaluation_sets(project)
     external = sum(e.language.startswith(evaluate.EXTERNAL_PREFIX) for e in examples)
     sets = f"the held-out split and {external} external messages" if external else "the held-out split"
     out.write(f"==> Evaluating {label} ({model.name}) on {sets}\n")
@@ -89,31 +123,63 @@ def evaluate_model(model: Path, out: IO[str], label: str) -> evaluate.Scores:
         if index % 100 == 0 or index == len(examples):
             out.write(f"    {index}/{len(examples)} messages\n")
             out.flush()
-    return evaluate.score(outcomes)
+    return evaluate.score(outcomes), confusion(outcomes)
 
 
 def _scores_path(model: Path) -> Path:
     return model.with_name(model.name.replace(".tar.gz", ".eval.json"))
 
 
-def _heldout_fingerprint() -> str:
+def gate_report_path(models: Path, name: str) -> Path:
+    """The gate's report on a candidate, kept in models/candidates/ whether or not it went live."""
+    return models / "candidates" / f"{name}.gate.json"
+
+
+def _heldout_fingerprint(project: Optional[Path] = None) -> str:
     digest = hashlib.sha256()
-    for path in evaluate.evaluation_files():
+    for path in evaluate.evaluation_files(project):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
-def scores_for(model: Path, out: IO[str], label: str) -> evaluate.Scores:
-    """Held-out scores of ``model``, cached beside it for the current held-out split."""
+def evaluation_for(model: Path, out: IO[str], label: str,
+                   project: Optional[Path] = None) -> Tuple[evaluate.Scores, Dict[str, Any]]:
+    """Held-out scores and confusion counts of ``model``, cached beside it for the current held-out split."""
     path = _scores_path(model)
+    heldout = _heldout_fingerprint(project)
     if path.exists():
         saved = json.loads(path.read_text())
-        if saved.get("heldout") == _heldout_fingerprint():
-            return evaluate.Scores(figures=saved["figures"], counts=saved["counts"])
-    scores = evaluate_model(model, out, label)
-    path.write_text(json.dumps({"heldout": _heldout_fingerprint(), "figures": scores.figures,
-                                "counts": scores.counts}, indent=1))
-    return scores
+        if saved.get("heldout") == heldout and "confusion" in saved:
+            return evaluate.Scores(figures=saved["figures"], counts=saved["counts"]), saved["confusion"]
+    scores, matrix = evaluate_model(model, out, label, project)
+    path.write_text(json.dumps({"heldout": heldout, "figures": scores.figures, "counts": scores.counts,
+                                "confusion": matrix}, indent=1))
+    return scores, matrix
+
+
+def scores_for(model: Path, out: IO[str], label: str, project: Optional[Path] = None) -> evaluate.Scores:
+    return evaluation_for(model, out, label, project)[0]
+
+
+def write_gate_report(path: Path, name: str, serving: Optional[Path], verdict: Verdict, margin: float,
+                      candidate: Tuple[evaluate.Scores, Dict[str, Any]],
+                      current: Optional[Tuple[evaluate.Scores, Dict[str, Any]]]) -> Dict[str, Any]:
+    """Figures, counts and confusion counts only: the held-out messages themselves stay out."""
+    report = {
+        "model": name, "serving": serving.name if serving else None, "created_at": time.time(),
+        "verdict": "accepted" if verdict.accepted else "refused", "problems": verdict.problems, "margin": margin,
+        "thresholds": {figure: [op, bound] for figure, (op, bound) in evaluate.THRESHOLDS.items()},
+        "languages": evaluate.group_names(candidate[0].figures),
+        "candidate": {"figures": candidate[0].figures, "counts": candidate[0].counts, "confusion": candidate[1]},
+        "serving_model": None if current is None else {"figures": current[0].figures, "counts": current[0].counts,
+                                                       "confusion": current[1]},
+        "checks": checks(candidate[0], current[0] if current else None, margin),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(path)  # a reader never sees half a report
+    return report
 
 
 def summary(candidate: evaluate.Scores, current: Optional[evaluate.Scores]) -> str:
@@ -138,6 +204,8 @@ def _audit(event: str, actor: str, details: Dict, out: IO[str], required: bool) 
 
 
 def _activate(candidate: Path, models: Path) -> Path:
+    """Moves an accepted candidate into models/ and points models/.current at it; the model it
+    replaces is named in models/.previous, for a rollback."""
     model = models / candidate.name
     if candidate != model:
         candidate.replace(model)
@@ -145,7 +213,7 @@ def _activate(candidate: Path, models: Path) -> Path:
             _scores_path(candidate).replace(_scores_path(model))
     # Rasa picks the newest archive when no model is named: keep that the served one too.
     os.utime(model)
-    (models / ".current").write_text(f"{models.name}/{model.name}\n")  # relative: the checkout may move
+    point(models, model)
     cache = cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -157,6 +225,22 @@ def _activate(candidate: Path, models: Path) -> Path:
     return model
 
 
+def point(models: Path, model: Path) -> None:
+    """models/.current names ``model``; the one it named before goes to models/.previous."""
+    serving = pointed_model(models)
+    if serving is not None and serving.resolve() != model.resolve():
+        _write_pointer(models / ".previous", models, serving)
+    _write_pointer(models / ".current", models, model)
+
+
+def _write_pointer(pointer: Path, models: Path, model: Path) -> None:
+    # Relative when inside models/: the checkout may move.
+    name = f"{models.name}/{model.name}" if model.parent.resolve() == models.resolve() else str(model)
+    tmp = pointer.with_name(pointer.name + ".tmp")
+    tmp.write_text(name + "\n")
+    tmp.replace(pointer)  # scripts/run and the console read it at any time
+
+
 def rasa_train_command(project: Path, out: Path, name: str) -> List[str]:
     """`rasa train` of a project laid out as Rasa's (config.yml, domain.yml, data/)."""
     return [sys.executable, "-m", "rasa", "train", "--fixed-model-name", name, "--out", str(out),
@@ -165,7 +249,13 @@ def rasa_train_command(project: Path, out: Path, name: str) -> List[str]:
 
 
 def train(project: Path = PROJECT_ROOT, out: IO[str] = sys.stdout, force: bool = False,
-          actor: str = "system", margin: float = MARGIN, if_needed: bool = False) -> int:
+          actor: str = "system", margin: float = MARGIN, if_needed: bool = False, activate: bool = True,
+          rasa_log: Optional[Path] = None) -> int:
+    """``activate=False`` (the console's training jobs): gate and report, but leave an accepted
+    candidate in models/candidates/ until an admin activates it (triage/deploy.py).
+    ``rasa_log``: where `rasa train` writes its own output (else this process's stdout)."""
+    if force and not activate:
+        raise TrainingError("--force activates; it cannot be combined with training without activating")
     project = project.resolve()
     models = project / "models"
     models.mkdir(exist_ok=True)
@@ -202,19 +292,31 @@ def train(project: Path = PROJECT_ROOT, out: IO[str] = sys.stdout, force: bool =
         out.write(f"==> Restored {target.name} from {cache_dir()} (validated before)\n")
     elif not candidate.exists():
         out.write("==> Training a new model (data or config changed): about 2 minutes\n")
-        result = subprocess.run(rasa_train_command(project, candidates, name), cwd=project)
+        out.flush()
+        if rasa_log is None:
+            result = subprocess.run(rasa_train_command(project, candidates, name), cwd=project)
+        else:
+            with open(rasa_log, "ab") as log:
+                result = subprocess.run(rasa_train_command(project, candidates, name), cwd=project, stdout=log,
+                                        stderr=subprocess.STDOUT)
         if result.returncode != 0 or not candidate.exists():
             raise TrainingError(f"rasa train failed (exit {result.returncode}); the serving model is unchanged")
         seconds = round(time.time() - started)
         (models / ".train-seconds").write_text(f"{seconds}\n")
         out.write(f"==> Trained {target.name} in {seconds} s\n")
 
-    new_scores = scores_for(candidate, out, "the new model")
-    old_scores = scores_for(current, out, "the serving model") if current else None
+    new_evaluation = evaluation_for(candidate, out, "the new model", project)
+    old_evaluation = evaluation_for(current, out, "the serving model", project) if current else None
+    new_scores, old_scores = new_evaluation[0], old_evaluation[0] if old_evaluation else None
     verdict = gate(new_scores, old_scores, margin)
+    write_gate_report(gate_report_path(models, name), name, current, verdict, margin, new_evaluation, old_evaluation)
     out.write("\n" + summary(new_scores, old_scores) + "\n\n")
     details = {"model": target.name, "previous": current.name if current else None,
                "figures": new_scores.figures.get("all", {})}
+    if verdict.accepted and not activate:
+        refused_marker.unlink(missing_ok=True)
+        out.write(f"==> ACCEPTED: {target.name} passed the safety gate; it goes live when an admin activates it\n")
+        return 0
     if verdict.accepted:
         _activate(candidate, models)
         refused_marker.unlink(missing_ok=True)
@@ -236,9 +338,9 @@ def train(project: Path = PROJECT_ROOT, out: IO[str] = sys.stdout, force: bool =
     _audit("model_refused", actor, {**details, "outcome": "refused", "problems": verdict.problems}, out,
            required=False)
     out.write(f"==> REFUSED: {target.name} does not go live:\n{reasons}")
-    if current is None:
+    if current is None and activate:
         raise TrainingError("no model passes the safety gate; fix the training data, or use "
                             "`triage train --force --admin NAME` knowing what it overrides")
-    out.write(f"==> Still serving {current.name}. The refused model is kept at "
+    out.write(f"==> Still serving {current.name if current else 'no model'}. The refused model is kept at "
               f"{candidate.relative_to(project)} for inspection.\n")
     return EXIT_REFUSED
