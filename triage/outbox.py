@@ -1,7 +1,8 @@
-"""The outbound queue: every bot reply to a patient on X goes through here.
+"""The outbound queue: every bot reply to a patient on X, Messenger and Instagram goes through here.
 
 Why a queue: a platform that rate-limits us (X answers 429 with ``x-rate-limit-reset``,
-sometimes minutes away) used to hold the sending thread asleep, and a crisis reply
+Meta a Graph error 4/17/32/613 with an estimate in minutes, sometimes long away) used to
+hold the sending thread asleep, and a crisis reply
 queued behind routine ones waited as long. Now a channel's webhook handler only writes
 the reply here (sealed with the key store, like case text) and returns; one sender
 loop per channel sends, always the most urgent waiting message first: crisis, then
@@ -9,13 +10,16 @@ private-channel replies, then routine answers. A rate limit pauses that channel 
 the time the platform named; the rows wait in the database, so a restart loses none.
 
 Where the loop runs: in a thread of the Rasa server (started by the channel's
-blueprint, see channels/x_dm.py). The server is where replies are produced, so a crisis
+blueprint, see channels/x_dm.py and channels/messenger.py). The server is where replies are produced, so a crisis
 reply is sent the moment it is queued instead of at the worker's next tick, and the
 loop also polls the table every second, picking up what a stopped server left behind.
 Replicas share the table safely: a row is leased by one sender before it is sent.
 
 A message that finally fails (the platform refuses it, or it kept failing) opens or
-updates the staff case (``escalate_failure``), so a person follows up. Staff see the
+updates the staff case (``escalate_failure``), so a person follows up. Rows of other kinds
+than a reply (a Messenger thread handed to the staff inbox once the replies before it
+are out, a public comment reply) are sent by their own function (``by_kind``), in the
+same order; their failure is logged, it is no reply a patient misses. Staff see the
 queue with `triage outbox list` and on the console's outbox page: states, times and
 reasons, never text.
 """
@@ -44,6 +48,9 @@ LEASE = dt.timedelta(seconds=60)  # a sender that died mid-send gives its row ba
 MAX_ATTEMPTS = 8  # network errors and 5xx; rate limits do not count
 MAX_BACKOFF = 300.0
 POLL_SECONDS = 1.0
+BOT_REPLY = "bot_reply"
+# Not a message the patient waits for: a failure is logged and opens no case (channels/messenger.py).
+NO_FOLLOW_UP_KINDS = frozenset({"pass_thread", "public_reply"})
 
 
 class Retry(Exception):
@@ -85,7 +92,7 @@ class Outbox:
     # -- producers -----------------------------------------------------------
 
     def enqueue(self, channel: str, recipient: str, text: str, decision: Optional[str] = None,
-                kind: str = "bot_reply", case_id: Optional[str] = None, language: Optional[str] = None) -> int:
+                kind: str = BOT_REPLY, case_id: Optional[str] = None, language: Optional[str] = None) -> int:
         """Queues one message; an unknown decision counts as private (never behind routine)."""
         ref, now = str(uuid.uuid4()), utcnow()
         recipient_sealed = self.keys.seal(recipient, aad=_sealed_aad(ref, "recipient"))
@@ -125,7 +132,9 @@ class Outbox:
                 return row
         return None
 
-    def deliver_one(self, channel: str, send: Send, now: Optional[dt.datetime] = None) -> Delivery:
+    def deliver_one(self, channel: str, send: Send, now: Optional[dt.datetime] = None,
+                    by_kind: Optional[Dict[str, Send]] = None) -> Delivery:
+        """Sends the most urgent due row of ``channel`` with ``send``, or with ``by_kind[row.kind]``."""
         now = now or utcnow()
         paused = self._paused_until.get(channel)
         if paused and paused > now:
@@ -136,7 +145,7 @@ class Outbox:
         recipient = self.keys.open(row.recipient_sealed, aad=_sealed_aad(row.ref, "recipient"))
         text = self.keys.open(row.body_sealed, aad=_sealed_aad(row.ref, "body"))
         try:
-            send(recipient, text)
+            (by_kind or {}).get(row.kind, send)(recipient, text)
         except Retry as exc:
             return self._retry(row, exc, now)
         except Refused as exc:
@@ -181,8 +190,8 @@ class Outbox:
     def _fail(self, row, reason: str, recipient: Optional[str]) -> None:
         reason = reason[:200]
         self._finish(row, FAILED, reason)
-        logger.error("outbox %s: message %s failed (%s)", row.channel, row.id, reason)
-        if self.on_failure is None:
+        logger.error("outbox %s: message %s (%s) failed (%s)", row.channel, row.id, row.kind, reason)
+        if self.on_failure is None or row.kind in NO_FOLLOW_UP_KINDS:
             return
         if recipient is None:
             recipient = self.keys.open(row.recipient_sealed, aad=_sealed_aad(row.ref, "recipient"))
@@ -224,16 +233,17 @@ class SenderLoop(threading.Thread):
     """One channel's sender: sends while messages are due, sleeps until woken by an
     enqueue, the poll interval, or the end of a rate-limit pause."""
 
-    def __init__(self, outbox: Outbox, channel: str, send: Send, poll: float = POLL_SECONDS) -> None:
+    def __init__(self, outbox: Outbox, channel: str, send: Send, poll: float = POLL_SECONDS,
+                 by_kind: Optional[Dict[str, Send]] = None) -> None:
         super().__init__(name=f"outbox-{channel}", daemon=True)
-        self.outbox, self.channel, self.send, self.poll = outbox, channel, send, poll
+        self.outbox, self.channel, self.send, self.poll, self.by_kind = outbox, channel, send, poll, by_kind
         self._stopping = threading.Event()
 
     def run(self) -> None:
         wake = self.outbox._event(self.channel)
         while not self._stopping.is_set():
             try:
-                outcome = self.outbox.deliver_one(self.channel, self.send)
+                outcome = self.outbox.deliver_one(self.channel, self.send, by_kind=self.by_kind)
             except Exception as exc:  # noqa: BLE001 - the database may be down for a while
                 logger.error("outbox %s: sender tick failed (%s)", self.channel, type(exc).__name__)
                 outcome = Delivery(wait=self.poll)
@@ -267,13 +277,13 @@ def shared() -> Outbox:
         return _shared
 
 
-def start_sender(channel: str, send: Send) -> SenderLoop:
+def start_sender(channel: str, send: Send, by_kind: Optional[Dict[str, Send]] = None) -> SenderLoop:
     """Starts ``channel``'s sender loop in this process once (a channel's blueprint calls it)."""
     with _lock:
         loop = _loops.get(channel)
         if loop is not None and loop.is_alive():
             return loop
-    loop = SenderLoop(shared(), channel, send)
+    loop = SenderLoop(shared(), channel, send, by_kind=by_kind)
     loop.start()
     with _lock:
         _loops[channel] = loop
@@ -282,15 +292,23 @@ def start_sender(channel: str, send: Send) -> SenderLoop:
 
 def escalate_failure(svc, info: Dict[str, Any], recipient: str, reason: str) -> str:
     """A reply that never reached the patient: their open case gets a note (and a crisis makes
-    it urgent), or a case is opened, so a person follows up. The note names the reason only."""
-    from triage.cases import URGENT
+    it urgent), or a case is opened, so a person follows up. The note names the reason only.
+    A row queued for a case (a comment's private reply, whose recipient is the comment) notes that case."""
+    from triage.cases import RESOLVED, URGENT, CaseError
 
     note = (f"[system] The assistant's {info['decision']} reply could not be delivered on {info['channel']} "
             f"({reason}). Please contact the patient another way.")
     decision = {"decision": DECISION_CRISIS if info["decision"] == DECISION_CRISIS else DECISION_PRIVATE,
                 "intent": "reply_not_delivered", "language": info.get("language"), "confidence": None,
                 "reasons": ["reply_not_delivered"]}
-    existing = svc.cases.active_case(info["channel"], recipient)
+    existing = None
+    if info.get("case_id"):
+        try:
+            existing = svc.cases.get(info["case_id"])
+        except CaseError:  # erased meanwhile
+            existing = None
+    if existing is None or existing["status"] == RESOLVED:
+        existing = svc.cases.active_case(info["channel"], recipient)
     if existing is None:
         # Not handoff.escalate: the patient's message was escalated (or answered) already;
         # this is the system's note that a reply went missing, with no reply of its own.
@@ -298,9 +316,9 @@ def escalate_failure(svc, info: Dict[str, Any], recipient: str, reason: str) -> 
         svc.notifier.enqueue(svc.cases.get(case_id))
     else:  # the note is the system's, not the patient's
         case_id = existing["id"]
-        svc.cases.attach(case_id, note, author="system", channel=info["channel"])
+        svc.cases.attach(case_id, note, author="system", channel=existing["channel"])
         if decision["decision"] == DECISION_CRISIS and existing["priority"] != URGENT:
-            svc.cases.make_urgent(case_id, info["channel"])
+            svc.cases.make_urgent(case_id, existing["channel"])
         svc.notifier.enqueue(svc.cases.get(case_id), "reply_failed")
     svc.audit.append("reply_failed", case_id=case_id, channel=info["channel"], outcome=reason[:64],
                      details={"outbox_id": info["id"], "kind": info["kind"]})
