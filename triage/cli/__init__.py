@@ -17,7 +17,7 @@ import argparse
 import sys
 from typing import Optional
 
-from triage.cli import audit, cases, classify, console, keys, reports, retention, review, train_eval, worker
+from triage.cli import audit, cases, classify, console, keys, models, reports, retention, review, train_eval, worker
 from triage.cli.common import CliError, use_dev_keyring_if_present
 
 USAGE = """`triage` command line.
@@ -27,6 +27,7 @@ USAGE = """`triage` command line.
     triage cases list|show|claim|reply|resolve   staff work on cases (--staff ID is recorded)
     triage review list|label|dismiss      admins: de-identified review queue, labelling into data/
     triage train [--force --admin NAME]    retrain behind the held-out safety gate
+    triage models list|activate|rollback   candidates and their gate verdicts; put one live, or go back (admins)
     triage eval                            evaluation report in reports/ (vs Rasa's default pipeline)
     triage audit verify|export             the audit chain, and a decrypted compliance export
     triage keys init|rotate                the master keyring
@@ -37,7 +38,7 @@ USAGE = """`triage` command line.
     triage outbox list                     messages to patients: waiting, sent, failed and why (no text)
 """
 
-COMMANDS = (classify, cases, review, train_eval, audit, keys, retention, console, reports, worker)
+COMMANDS = (classify, cases, review, train_eval, models, audit, keys, retention, console, reports, worker)
 
 
 def main(argv: Optional[list] = None) -> int:
