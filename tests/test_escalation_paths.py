@@ -102,7 +102,13 @@ def messenger_comment(sender):
     channel = messenger.MessengerInput("verify", "secret", "page-token")
     channel.client = Platform()
     event = messenger.parse(p.fb_batch(changes=[p.fb_comment(sender, TEXT)]))[0]
-    asyncio.run(channel._comment(crisis_agent(), event))
+
+    async def not_queued(*args, **kwargs):
+        return False
+
+    with pytest.MonkeyPatch.context() as patch:  # sent directly, as without the outbox: the client records them
+        patch.setattr(messenger, "queue", not_queued)
+        asyncio.run(channel._comment(crisis_agent(), event))
     return dict(channel.client.sent)["private_reply"][1]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tests import channel_payloads as p
 from tests.fakes import Recorder
 from tests.servers import ROOT, Assistant
-from triage import db, keys, spool
+from triage import db, keys, outbox, spool
 from triage.audit import AuditLog
 from triage.cases import Cases
 from triage.channels import messenger, outbound
@@ -119,6 +119,7 @@ def test_comment_escalation_is_spooled_when_the_database_is_down_and_a_refused_p
         raise ConnectionError("database down")
 
     monkeypatch.setattr("triage.services.default", down)
+    monkeypatch.setattr(outbox, "shared", down)  # the outbox is in the same database: replies go directly
 
     async def parse_message(text):
         return {"text": text, "triage": {"decision": "crisis", "intent": "crisis_self_harm", "language": "en",

@@ -115,6 +115,7 @@ class Intercepted:
     replies: List[str]
     consumed: bool = False  # True: the message was handled here and must not reach Rasa
     case_id: Optional[str] = None  # the sender's active case before this message
+    decision: Optional[str] = None  # of the replies, for the outbox's order (a crisis goes first)
 
 
 def intercept(svc: Services, sender_id: str, channel: str, text: str,
@@ -139,7 +140,7 @@ def intercept(svc: Services, sender_id: str, channel: str, text: str,
             svc.notifier.enqueue(svc.cases.get(case["id"]), "case_urgent")
             reply = reply_for({"decision": DECISION_CRISIS, "intent": "", "language": case["language"]})
             svc.audit.append("replied", case_id=case["id"], channel=channel, outcome="crisis_followup")
-            return Intercepted([reply], consumed=True, case_id=case_id)
+            return Intercepted([reply], consumed=True, case_id=case_id, decision=DECISION_CRISIS)
         # Held by the case, not by Rasa's pause alone: if the pause never reached Rasa (the
         # action server was down), Rasa must still not answer a message staff now own.
         return Intercepted([], consumed=True, case_id=case_id)

@@ -65,7 +65,7 @@ async def _deliver(on_new_message: Callable[[UserMessage], Awaitable[Any]], mess
     except Exception as exc:  # noqa: BLE001
         logger.error("handoff check failed for a %s message (%s)", message.input_channel, type(exc).__name__)
     for text in intercepted.replies:
-        await message.output_channel.send_text_message(message.sender_id, text)
+        await message.output_channel.send_text_message(message.sender_id, text, triage_decision=intercepted.decision)
     if intercepted.consumed:
         return None
     # "/restart" restarts the conversation, unless a case holds it (triage/shortcuts.py)

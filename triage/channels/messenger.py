@@ -6,6 +6,16 @@ every event of a batch, ignores echo/delivery/read events, never turns an
 attachment into text, deduplicates redeliveries by mid, answers 200 at once and
 processes afterwards, and sends through `requests` with timeouts.
 
+Bot replies are not sent here: they are queued in the outbox (triage/outbox.py), crisis
+first, and a sender loop per channel (``facebook``, ``instagram``) sends them one try at a
+time. Meta's rate limits (Graph error codes 4, 17, 32, 613, 80001-80014 and 368, as HTTP
+400/403) pause that channel for Meta's own estimate (``estimated_time_to_regain_access``
+in the usage headers) instead of sleeping anywhere; a refusal (person unavailable,
+outside the window) fails the row and opens or updates the staff case. The thread moves
+in the same queue: taken back in the same step as a reply to a standby message, and
+passed to the staff inbox only after the replies queued before it, since Meta refuses a
+reply from an app that no longer owns the thread.
+
 Meta posts both platforms here: `"object": "page"` is Messenger (channel
 ``facebook``), `"object": "instagram"` is Instagram Direct (channel ``instagram``,
 same event shape, its own dedupe, answered through the same Graph API).
@@ -27,9 +37,10 @@ the Page token). Without its secrets the channel is not served (404).
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 import requests
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -37,12 +48,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from triage import clinic as clinic_config, handoff, services
+from triage import DECISION_ANSWER, clinic as clinic_config, handoff, outbox, services
 from triage.cases import HANDED_BACK
 from triage.channels.base import classify_public, deliver
-from triage.channels.webhook import (Rejected, add_health_route, as_dict, as_id, as_list, best_effort, hmac_matches,
-                                     in_background, not_configured, post_with_retry, process_events, reject,
-                                     send_async, setting, signed_json, webhook_token)
+from triage.channels.webhook import (Rejected, _rate_limit_wait, add_health_route, as_dict, as_id, as_list, best_effort,
+                                     hmac_matches, in_background, not_configured, post_with_retry, process_events,
+                                     reject, send_async, setting, signed_json, webhook_token)
 from triage.replies import Replies, reply_for
 from triage.text import clean
 
@@ -57,6 +68,25 @@ DEFAULT_GRAPH_URL = "https://graph.facebook.com/v23.0"
 HANDOVERS = ("pass_thread_control", "take_thread_control", "request_thread_control")
 MAX_TEXT = 2000  # Messenger's limit per message
 TIMEOUT = (3.05, 10)
+
+# Meta's throttling (developers.facebook.com/docs/graph-api/overview/rate-limiting and
+# .../guides/error-handling): 4 app, 17 user, 32 page and 613 call-rate limits; 80001-80014 the
+# business use case limits (Pages, Instagram, Messenger ...) that Page and system-user tokens get;
+# 368 "temporarily blocked". All come as HTTP 400/403, never as 429.
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
+BLOCKED_CODE = 368
+TRANSIENT_CODES = frozenset({1, 2})  # "unknown error", "service temporarily unavailable": retry
+# JSON usage headers; the business use case one names the wait in minutes (estimated_time_to_regain_access)
+USAGE_HEADERS = ("X-Business-Use-Case-Usage", "X-Page-Usage", "X-App-Usage")
+RATE_LIMIT_WAIT = 60.0  # when Meta names no time
+BLOCKED_WAIT = 900.0
+MAX_RATE_LIMIT_WAIT = 3600.0
+
+# Outbox row kinds besides outbox.BOT_REPLY (the column holds 32 characters)
+TAKE_THREAD_THEN_REPLY = "reply_taking_thread"  # a reply to a standby message: the thread first
+PASS_THREAD = "pass_thread"  # to the staff inbox, after the replies queued before it
+PUBLIC_REPLY = "public_reply"  # under a comment (recipient: the comment id)
+COMMENT_PRIVATE_REPLY = "comment_private_reply"  # Messenger's private reply to a comment (the comment id)
 
 
 @dataclass
@@ -156,11 +186,19 @@ def _change(change: Dict[str, Any], page_id: str) -> MessengerEvent:
 
 
 class GraphError(RuntimeError):
-    """A refusal by the Graph API, with Meta's error code and subcode (never message text)."""
+    """A refusal by the Graph API, with Meta's error code and subcode (never message text).
+    The one reader of Graph errors: staff replies (outbound.staff_message) and the outbox
+    (``for_outbox``) both start from it."""
 
-    def __init__(self, status: int, code: Optional[int], subcode: Optional[int], message: str = "") -> None:
+    def __init__(self, status: int, code: Optional[int], subcode: Optional[int], message: str = "",
+                 retry_after: Optional[float] = None) -> None:
         super().__init__(f"Graph API HTTP {status} (code {code}, subcode {subcode})")
         self.status, self.code, self.subcode, self.message = status, code, subcode, message
+        self.retry_after = retry_after  # seconds, when Meta throttles us
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.code in RATE_LIMIT_CODES or self.code == BLOCKED_CODE
 
     @classmethod
     def of(cls, result) -> "GraphError":
@@ -169,19 +207,84 @@ class GraphError(RuntimeError):
         except ValueError:
             error = {}
         code, subcode = error.get("code"), error.get("error_subcode")
-        return cls(result.status_code, code if isinstance(code, int) else None,
-                   subcode if isinstance(subcode, int) else None, str(error.get("message") or "")[:200])
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        subcode = subcode if isinstance(subcode, int) and not isinstance(subcode, bool) else None
+        wait = None
+        if code in RATE_LIMIT_CODES or code == BLOCKED_CODE:
+            wait = _throttled_for(result.headers, BLOCKED_WAIT if code == BLOCKED_CODE else RATE_LIMIT_WAIT)
+        return cls(result.status_code, code, subcode, str(error.get("message") or "")[:200], wait)
+
+
+def _throttled_for(headers, default: float) -> float:
+    """Seconds until Meta lets us send again: the longest ``estimated_time_to_regain_access``
+    (minutes) in its usage headers, else ``retry-after``, else ``default``; at most an hour."""
+    minutes = []
+    for name in USAGE_HEADERS:
+        try:
+            usage = json.loads(headers.get(name) or "null")
+        except ValueError:
+            continue
+        # business use case: {"<id>": [{"type": "pages", ..., "estimated_time_to_regain_access": 19}]};
+        # app and page usage: one flat object
+        entries = [usage] if isinstance(usage, dict) and "call_count" in usage else [
+            entry for value in as_dict(usage).values() for entry in (value if isinstance(value, list) else [value])]
+        for entry in entries:
+            value = as_dict(entry).get("estimated_time_to_regain_access")
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                minutes.append(float(value))
+    if minutes:
+        return min(MAX_RATE_LIMIT_WAIT, max(minutes) * 60)
+    if headers.get("retry-after"):
+        return _rate_limit_wait(headers)
+    return default
+
+
+def for_outbox(exc: GraphError) -> Exception:
+    """The outbox's reading of a Graph refusal: throttling pauses the whole channel for
+    Meta's estimate, a passing failure retries this row, anything else is final."""
+    if exc.rate_limited:
+        return outbox.Retry(f"rate limited by Meta (code {exc.code})", exc.retry_after or RATE_LIMIT_WAIT,
+                            channel_wide=True)
+    if exc.status >= 500 or exc.code in TRANSIENT_CODES:
+        return outbox.Retry(str(exc), 10.0)
+    return outbox.Refused(str(exc))
+
+
+def one_try(call: Callable[[str, str], Any]) -> outbox.Send:
+    """``call`` (a one-try GraphClient method) as the outbox's sender wants it: raising
+    outbox.Retry or outbox.Refused, never sleeping."""
+    def send(recipient: str, text: str) -> None:
+        try:
+            call(recipient, text)
+        except GraphError as exc:
+            raise for_outbox(exc) from None
+        except requests.RequestException as exc:  # connection refused, timeout
+            raise outbox.Retry(type(exc).__name__, 5.0) from None
+
+    return send
 
 
 class GraphClient:
-    """Meta's Graph API: send, handover, comments. Blocking; call via send_async."""
+    """Meta's Graph API: send, handover, comments. Blocking; call via send_async.
+    ``once()`` is the same client making one try per call and raising GraphError."""
 
-    def __init__(self, page_access_token: str, graph_url: str, session: Optional[requests.Session] = None) -> None:
+    def __init__(self, page_access_token: str, graph_url: str, session: Optional[requests.Session] = None,
+                 single_try: bool = False) -> None:
         self.token = page_access_token
         self.graph_url = graph_url.rstrip("/")
         self.session = session or requests.Session()
+        self.single_try = single_try
+
+    def once(self) -> "GraphClient":
+        return GraphClient(self.token, self.graph_url, self.session, single_try=True)
 
     def _post(self, path: str, body: Dict[str, Any], name: str) -> Any:
+        if self.single_try:
+            result = self.session.post(f"{self.graph_url}/{path}", params={"access_token": self.token}, json=body,
+                                       timeout=TIMEOUT)
+            if result.status_code >= 300:
+                raise GraphError.of(result)
+            return result
         return post_with_retry(self.session, f"{self.graph_url}/{path}", name=f"messenger {name}",
                                params={"access_token": self.token}, json=body, timeout=TIMEOUT)
 
@@ -198,16 +301,9 @@ class GraphClient:
 
     def send_text_once(self, psid: str, text: str, messaging_type: str = "RESPONSE",
                        tag: Optional[str] = None) -> None:
-        """One try per part, raising GraphError with Meta's codes: for staff replies,
-        whose refusals must be explained (outbound.staff_message) rather than retried blindly."""
-        for chunk in split_text(text, MAX_TEXT):
-            body = {"recipient": {"id": psid}, "messaging_type": messaging_type, "message": {"text": chunk}}
-            if tag:
-                body["tag"] = tag
-            result = self.session.post(f"{self.graph_url}/me/messages", params={"access_token": self.token},
-                                       json=body, timeout=TIMEOUT)
-            if result.status_code >= 300:
-                raise GraphError.of(result)
+        """One try per part, raising GraphError with Meta's codes: for staff replies, whose
+        refusals must be explained (outbound.staff_message), and for the outbox (``one_try``)."""
+        self.once().send_text(psid, text, messaging_type, tag)
 
     def pass_thread_control(self, psid: str, target_app_id: str, metadata: str) -> None:
         self._post("me/pass_thread_control", {"recipient": {"id": psid}, "target_app_id": target_app_id,
@@ -234,6 +330,22 @@ def split_text(text: str, limit: int) -> List[str]:
     return chunks + ([rest] if rest else [])
 
 
+TAKE_METADATA = "triage: the assistant answers the patient"
+
+
+async def queue(channel: str, recipient: str, text: str, decision: Optional[str], kind: str = outbox.BOT_REPLY,
+                case_id: Optional[str] = None, language: Optional[str] = None) -> bool:
+    """Puts one Graph call in the outbox; False if it could not be queued (database down):
+    the caller then makes it directly, so nothing is lost for want of the queue."""
+    try:
+        await send_async(outbox.shared().enqueue, channel, recipient, text, decision, kind=kind, case_id=case_id,
+                         language=language)
+        return True
+    except Exception as exc:  # noqa: BLE001
+        logger.error("%s: %s not queued (%s); sent directly", channel, kind, type(exc).__name__)
+        return False
+
+
 class MessengerOutput(OutputChannel):
     @classmethod
     def name(cls) -> Text:
@@ -244,22 +356,31 @@ class MessengerOutput(OutputChannel):
         # Replying to a standby message: Meta refuses sends from an app without the thread.
         self.take_thread_first = take_thread_first
 
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        """Queued, never sent here: the webhook's processing must not wait out a rate limit.
+        The NLG names the turn's decision (``triage_decision``), which sets the priority."""
+        take, self.take_thread_first = self.take_thread_first, False
+        if await queue(self.name(), recipient_id, text, kwargs.get("triage_decision"),
+                       kind=TAKE_THREAD_THEN_REPLY if take else outbox.BOT_REPLY,
+                       language=kwargs.get("triage_language")):
+            return
+        if take:  # a refusal is logged; the reply is still tried, a crisis reply must not be held back
+            await best_effort(f"{self.name()}: take_thread_control", self.client.take_thread_control, recipient_id,
+                              TAKE_METADATA)
+        await send_async(self.client.send_text, recipient_id, text)
+
     async def _own_thread(self, recipient_id: Text) -> None:
         if not self.take_thread_first:
             return
         self.take_thread_first = False
-        # A refusal is logged; the send is still tried, since a crisis reply must not be held back.
         await best_effort(f"{self.name()}: take_thread_control", self.client.take_thread_control, recipient_id,
-                          "triage: the assistant answers the patient")
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._own_thread(recipient_id)
-        await send_async(self.client.send_text, recipient_id, text)
+                          TAKE_METADATA)
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
                                      **kwargs: Any) -> None:
         quick = [{"content_type": "text", "title": str(b.get("title", ""))[:20], "payload": str(b.get("payload", ""))}
                  for b in buttons[:13]]
+        # Direct: quick replies are more than the outbox's text, and no reply of ours has buttons today.
         await self._own_thread(recipient_id)
         await send_async(self.client.send, {"id": recipient_id}, {"text": text[:MAX_TEXT], "quick_replies": quick})
 
@@ -325,6 +446,34 @@ class MessengerInput(InputChannel):
     def get_output_channel(self) -> OutputChannel:
         return MessengerOutput(self.client)
 
+    def senders(self, channel: str, client: GraphClient) -> Tuple[outbox.Send, Dict[str, outbox.Send]]:
+        """The outbox's one-try senders for a channel: the reply, and each other row kind."""
+        graph = client.once()
+
+        def take_then_reply(psid: str, text: str) -> None:
+            # In the same step as the reply, so nothing can come between them; only throttling
+            # stops the reply (the row waits): otherwise it is tried without the thread.
+            try:
+                graph.take_thread_control(psid, TAKE_METADATA)
+            except GraphError as exc:
+                if exc.rate_limited:
+                    raise
+                logger.error("%s: take_thread_control refused (code %s); the reply is tried anyway",
+                             channel, exc.code)
+            graph.send_text(psid, text)
+
+        by_kind = {TAKE_THREAD_THEN_REPLY: take_then_reply,
+                   PASS_THREAD: lambda psid, metadata: graph.pass_thread_control(psid, self.inbox_app_id, metadata),
+                   PUBLIC_REPLY: graph.reply_to_comment, COMMENT_PRIVATE_REPLY: graph.private_reply}
+        return one_try(graph.send_text), {kind: one_try(call) for kind, call in by_kind.items()}
+
+    def _start_senders(self) -> None:
+        for channel, client in ((CHANNEL, self.client), (INSTAGRAM, self.instagram_client)):
+            try:
+                outbox.start_sender(channel, *self.senders(channel, client))
+            except Exception as exc:  # noqa: BLE001 - replies then go directly (MessengerOutput)
+                logger.error("%s: outbox sender not started (%s)", channel, type(exc).__name__)
+
     def _output(self, event: MessengerEvent) -> MessengerOutput:
         if event.channel == INSTAGRAM:
             return InstagramOutput(self.instagram_client, take_thread_first=event.standby)
@@ -334,6 +483,8 @@ class MessengerInput(InputChannel):
         hook = Blueprint("triage_messenger_webhook", __name__)
 
         add_health_route(hook, self)
+        if self.configured:
+            self._start_senders()
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
@@ -387,8 +538,11 @@ class MessengerInput(InputChannel):
         passes = event.channel == CHANNEL and self.passes_thread_control
         case_id = await deliver(on_new_message, message, report_new_case=passes)
         if case_id and passes:
-            await send_async(self.client.pass_thread_control, event.sender_id, self.inbox_app_id,
-                             f"triage case {case_id}")
+            # Queued as routine: it goes after every reply queued before it, which Meta would
+            # refuse once the inbox owns the thread; a later crisis reply still goes first.
+            metadata = f"triage case {case_id}"
+            if not await queue(CHANNEL, event.sender_id, metadata, DECISION_ANSWER, kind=PASS_THREAD, case_id=case_id):
+                await send_async(self.client.pass_thread_control, event.sender_id, self.inbox_app_id, metadata)
 
     async def _standby_unheld(self, app, event: MessengerEvent, on_new_message) -> None:
         """A message while another app owns a thread no case of ours holds (staff took it
@@ -410,15 +564,23 @@ class MessengerInput(InputChannel):
         """Public comment: never discuss health in public, never echo the comment."""
         decision = await classify_public(app.ctx.agent, event.text)
         if not decision.escalates:
-            await send_async(self.client.reply_to_comment, event.comment_id, reply_for(decision.as_dict(), event.text))
+            answer = reply_for(decision.as_dict(), event.text)
+            if not await queue(CHANNEL, event.comment_id, answer, DECISION_ANSWER, kind=PUBLIC_REPLY):
+                await send_async(self.client.reply_to_comment, event.comment_id, answer)
             return
         # The case first: a refused public reply (a missing permission, a deleted comment)
-        # must not cancel it. handoff.escalate spools it if the database is down.
-        reply, _ = await send_async(handoff.escalate, event.sender_id, COMMENT_CHANNEL, decision, event.text)
+        # must not cancel it. handoff.escalate spools it if the database is down. Then each
+        # platform call on its own row, so one refused cancels nothing; the private reply's
+        # final failure notes this case.
+        reply, case_id = await send_async(handoff.escalate, event.sender_id, COMMENT_CHANNEL, decision, event.text)
         public_key = "public_crisis" if decision.is_crisis else "public_private"
         public = Replies(clinic_config.current(), decision.language).phrase(public_key)
-        await best_effort("messenger: public comment reply", self.client.reply_to_comment, event.comment_id, public)
-        await best_effort("messenger: private reply", self.client.private_reply, event.comment_id, reply)
+        if not await queue(CHANNEL, event.comment_id, public, decision.decision, kind=PUBLIC_REPLY, case_id=case_id):
+            await best_effort("messenger: public comment reply", self.client.reply_to_comment, event.comment_id,
+                              public)
+        if not await queue(CHANNEL, event.comment_id, reply, decision.decision, kind=COMMENT_PRIVATE_REPLY,
+                           case_id=case_id, language=decision.language):
+            await best_effort("messenger: private reply", self.client.private_reply, event.comment_id, reply)
 
 
 def _held_by_a_case(event: MessengerEvent) -> bool:
