@@ -38,7 +38,6 @@ def svc(keystore, tmp_path, monkeypatch, api):
                         "FACEBOOK_PAGE_ACCESS_TOKEN": "page-token", "FACEBOOK_GRAPH_URL": api.url + GRAPH}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv(outbound.ENV_HUMAN_AGENT, raising=False)
-    monkeypatch.setattr(outbound, "RATE_LIMIT_WAITS", (0.0, 0.0))
     api.responder = None
     return services
 
@@ -101,7 +100,7 @@ def test_after_seven_days_no_reply_and_the_cli_keeps_the_draft(svc, api, monkeyp
     ({"code": 190, "error_subcode": 463}, "access token"),
     ({"code": 100, "error_subcode": 2018001}, "error code 100, subcode 2018001"),
     ({"code": 4}, "rate limit"), ({"code": 17}, "rate limit"), ({"code": 32}, "rate limit"),
-    ({"code": 613}, "rate limit"),
+    ({"code": 613}, "rate limit"), ({"code": 80006}, "rate limit"), ({"code": 368}, "rate limit"),
 ])
 def test_each_graph_error_becomes_a_clear_message_for_staff(svc, api, error, expected):
     api.responder = lambda entry: (400, {"error": {"message": "(#x) refused", "type": "OAuthException",
@@ -110,23 +109,27 @@ def test_each_graph_error_becomes_a_clear_message_for_staff(svc, api, error, exp
     with pytest.raises(outbound.ReplyRefused) as refused:
         outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
     assert expected in str(refused.value) and "draft is kept" in str(refused.value)
-    # a rate limit is retried as Meta asks (three tries); anything else is not
-    assert len(sends(api, psid)) == (3 if error["code"] in outbound.RATE_LIMIT_CODES else 1)
+    assert len(sends(api, psid)) == 1  # one try: a rate limit is not slept on in the console's request
     assert DRAFT not in [m["text"] for m in svc.cases.show(case_id, "nurse-7")["messages"]]
 
 
-def test_a_passing_rate_limit_is_retried_and_the_reply_goes(svc, api):
-    count = {"n": 0}
+def test_a_meta_rate_limit_names_metas_time_at_once_and_the_next_try_goes(svc, api):
+    import json
+    import time
 
-    def respond(entry):
-        count["n"] += 1
-        if count["n"] == 1:
-            return 400, {"error": {"message": "(#613) Calls to this api have exceeded the rate limit.",
-                                   "type": "OAuthException", "code": 613}}, {}
-        return 200, {"recipient_id": "1", "message_id": "m_1"}, {}
-
-    api.responder = respond
+    usage = {"1234567890": [{"type": "pages", "call_count": 100, "total_cputime": 30, "total_time": 40,
+                             "estimated_time_to_regain_access": 17}]}
+    api.responder = lambda entry: (400, {"error": {"message": "(#80006) There have been too many messages sent to "
+                                                   "this Page", "type": "OAuthException", "code": 80006}},
+                                   {"X-Business-Use-Case-Usage": json.dumps(usage)})
     case_id, psid = case_written(svc, 2)
+    started, before = time.monotonic(), db.utcnow()
+    with pytest.raises(outbound.ReplyRefused) as refused:
+        outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
+    assert time.monotonic() - started < 5
+    expected = {(moment + dt.timedelta(minutes=17)).strftime("Try again after %H:%M UTC") for moment in (before, db.utcnow())}
+    assert any(e in str(refused.value) for e in expected) and "draft is kept" in str(refused.value)
+    api.responder = None
     outbound.send_staff_reply(svc, case_id, "nurse-7", DRAFT)
     assert [r["status"] for r in sends(api, psid)] == [400, 200]
     assert svc.cases.show(case_id, "nurse-7")["messages"][-1]["text"] == DRAFT

@@ -7,14 +7,14 @@ from 24 hours to 7 days only with the ``HUMAN_AGENT`` tag, which Meta grants an 
 in App Review (FACEBOOK_HUMAN_AGENT=1 says it did); after 7 days not at all. A reply
 that may not go is refused before any call, with the reason, and the console and the
 CLI keep the draft. Graph API refusals are turned into what staff can do about them;
-a rate limit is retried a few times first, as Meta asks."""
+a rate limit is not waited out here (the console's request would hang for Meta's
+estimate, often minutes): staff are told when to try again."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
-import time
-from typing import Any, Callable, Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from sqlalchemy import func, select
 
@@ -28,8 +28,6 @@ logger = logging.getLogger(__name__)
 ENV_HUMAN_AGENT = "FACEBOOK_HUMAN_AGENT"  # 1: Meta approved the app for the HUMAN_AGENT tag
 STANDARD_WINDOW = dt.timedelta(hours=24)
 HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
-RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})  # app, user, page and call-rate limits
-RATE_LIMIT_WAITS = (2.0, 5.0)  # seconds before the second and third try of a staff reply
 KEEP_DRAFT = " Nothing was sent; your draft is kept."
 
 
@@ -75,8 +73,10 @@ def staff_message(exc) -> str:
     elif code == 551 or subcode == 1545041:
         text = ("Meta refused: this person is not available (they blocked the page, deleted their account or "
                 "cannot receive messages now). Contact the patient another way.")
-    elif code in RATE_LIMIT_CODES:
-        text = "Meta is limiting how many messages we send (rate limit). Try again in a few minutes."
+    elif exc.rate_limited:  # messenger.RATE_LIMIT_CODES, 368 temporarily blocked
+        until = db.utcnow() + dt.timedelta(seconds=exc.retry_after or 60)
+        text = (f"Meta is limiting how many messages we send (rate limit, code {code}). "
+                f"Try again after {until:%H:%M} UTC.")
     elif code == 190:
         text = ("Meta refused the page's access token (expired or invalid): an administrator must renew "
                 "FACEBOOK_PAGE_ACCESS_TOKEN / INSTAGRAM_ACCESS_TOKEN (docs/platforms.md).")
@@ -85,24 +85,19 @@ def staff_message(exc) -> str:
     return text + KEEP_DRAFT
 
 
-def send_meta_staff_reply(client, recipient: str, text: str, messaging_type: str, tag: Optional[str],
-                          sleep: Callable[[float], None] = time.sleep) -> None:
-    """One staff reply through the Graph API: a rate limit is retried after a short wait
-    (bounded: staff wait for the answer), any other refusal explained at once."""
+def send_meta_staff_reply(client, recipient: str, text: str, messaging_type: str, tag: Optional[str]) -> None:
+    """One try through the Graph API, as for X: a refusal, a rate limit included, is
+    explained at once (with the time Meta names), never slept on in the console's request."""
     from triage.channels.messenger import GraphError
 
-    for wait in (*RATE_LIMIT_WAITS, None):
-        try:
-            client.send_text_once(recipient, text, messaging_type=messaging_type, tag=tag)
-            return
-        except GraphError as exc:
-            logger.warning("staff reply refused by the Graph API (code %s, subcode %s)", exc.code, exc.subcode)
-            if exc.code not in RATE_LIMIT_CODES or wait is None:
-                raise ReplyRefused(staff_message(exc)) from None
-            sleep(wait)
-        except OSError as exc:  # requests' connection errors are OSErrors
-            raise ReplyRefused(f"Meta could not be reached ({type(exc).__name__}). Try again shortly."
-                               + KEEP_DRAFT) from None
+    try:
+        client.send_text_once(recipient, text, messaging_type=messaging_type, tag=tag)
+    except GraphError as exc:
+        logger.warning("staff reply refused by the Graph API (code %s, subcode %s)", exc.code, exc.subcode)
+        raise ReplyRefused(staff_message(exc)) from None
+    except OSError as exc:  # requests' connection errors are OSErrors
+        raise ReplyRefused(f"Meta could not be reached ({type(exc).__name__}). Try again shortly."
+                           + KEEP_DRAFT) from None
 
 
 def return_thread(case: Mapping[str, Any], sender_id: str, reason: str) -> None:
