@@ -215,6 +215,7 @@ def test_the_wait_is_metas_estimate_or_retry_after_or_a_sane_default():
     assert wait_for({"X-Page-Usage": json.dumps({"call_count": 100, "estimated_time_to_regain_access": 2})}) == 120
     assert wait_for({"X-Business-Use-Case-Usage": json.dumps({"1": [{"estimated_time_to_regain_access": 10**6}]})}) \
         == messenger.MAX_RATE_LIMIT_WAIT
+    assert wait_for({"X-App-Usage": json.dumps({"estimated_time_to_regain_access": 1})}) == 60
     assert wait_for({"retry-after": "42"}) == 42
     assert wait_for({"X-App-Usage": "not json"}) == messenger.RATE_LIMIT_WAIT
     assert wait_for({}) == messenger.RATE_LIMIT_WAIT

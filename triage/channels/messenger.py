@@ -226,7 +226,8 @@ def _throttled_for(headers, default: float) -> float:
             continue
         # business use case: {"<id>": [{"type": "pages", ..., "estimated_time_to_regain_access": 19}]};
         # app and page usage: one flat object
-        entries = [usage] if isinstance(usage, dict) and "call_count" in usage else [
+        flat = isinstance(usage, dict) and ("call_count" in usage or "estimated_time_to_regain_access" in usage)
+        entries = [usage] if flat else [
             entry for value in as_dict(usage).values() for entry in (value if isinstance(value, list) else [value])]
         for entry in entries:
             value = as_dict(entry).get("estimated_time_to_regain_access")
