@@ -2,23 +2,23 @@
 with times and reasons (triage/outbox.py). Never their text or the patient's id."""
 from __future__ import annotations
 
-from typing import Callable
-
-from sanic import Sanic
+from sanic import Blueprint
 from sanic.request import Request
 
-from triage.console.accounts import ADMIN, STAFF
+from triage.console.sessions import Session
+from triage.console.web import CASE_WORKERS, console_of, requires
 from triage.db import utcnow
 from triage.outbox import FAILED, SENT, WAITING, Outbox
 
+bp = Blueprint("outbox")
 
-def register(app: Sanic, svc, page: Callable, requires: Callable) -> None:
-    box = Outbox(svc.keys, svc.cases.engine)
 
-    @app.get("/outbox")
-    @requires(STAFF, ADMIN)
-    async def outbox_page(request: Request, session):
-        state = request.args.get("state", "")
-        states = [state] if state in (WAITING, SENT, FAILED) else None
-        return page(request, "outbox.html", rows=box.listing(states=states, limit=200), counts=box.counts(),
-                    state=state, now=utcnow())
+@bp.get("/outbox")
+@requires(*CASE_WORKERS)
+async def outbox_page(request: Request, session: Session):
+    console = console_of(request)
+    box = Outbox(console.svc.keys, console.svc.cases.engine)
+    state = request.args.get("state", "")
+    states = [state] if state in (WAITING, SENT, FAILED) else None
+    return console.page(request, "outbox.html", rows=box.listing(states=states, limit=200), counts=box.counts(),
+                        state=state, now=utcnow())
