@@ -31,7 +31,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from triage import services
-from triage.console import accounts_page, audit_page, cases_page, inbox_pages, outbox_page, review_page, signin
+from triage.console import (accounts_page, audit_page, cases_page, inbox_pages, models_page, outbox_page, review_page,
+                            signin)
 from triage.console.sessions import Expired, Session
 from triage.console.web import COOKIE, HERE, POLL_HEADER, SECURITY_HEADERS, Console, ConsoleSettings, home
 
@@ -47,6 +48,7 @@ BLUEPRINTS = (
     review_page.bp,    # review queue: label or dismiss
     accounts_page.bp,  # console accounts
     inbox_pages.bp,    # reports and incident notices
+    models_page.bp,    # training, the gate's report, activation and rollback (admins)
 )
 
 
