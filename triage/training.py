@@ -166,7 +166,7 @@ def write_gate_report(path: Path, name: str, serving: Optional[Path], verdict: V
                       current: Optional[Tuple[evaluate.Scores, Dict[str, Any]]]) -> Dict[str, Any]:
     """Figures, counts and confusion counts only: the held-out messages themselves stay out."""
     report = {
-        "model": name, "serving": serving.name if serving else None, "created_at": time.time(),
+        "model": name, "serving": serving.name[:-len(".tar.gz")] if serving else None, "created_at": time.time(),
         "verdict": "accepted" if verdict.accepted else "refused", "problems": verdict.problems, "margin": margin,
         "thresholds": {figure: [op, bound] for figure, (op, bound) in evaluate.THRESHOLDS.items()},
         "languages": evaluate.group_names(candidate[0].figures),
