@@ -9,11 +9,13 @@ disclosures by the health backstop, so the tiny model passes the foundation thre
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 from typing import Dict, List
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,3 +88,31 @@ def train_first_model(project: Path, env: Dict[str, str]) -> str:
                             env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return (project / "models" / ".current").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> Dict[str, object]:
+    """A tiny project with its first model serving, trained once per test session; tests copy it."""
+    base = tmp_path_factory.mktemp("tiny") / "project"
+    env = {**os.environ, "TRIAGE_MODEL_CACHE": str(tmp_path_factory.getbasetemp() / "tiny-model-cache"),
+           "TRIAGE_DB_URL": f"sqlite:///{base.parent / 'setup.db'}"}
+    build(base)
+    first = train_first_model(base, env)
+    return {"dir": base, "first": first, "cache": env["TRIAGE_MODEL_CACHE"]}
+
+
+def copy(tiny_base: Dict[str, object], target: Path) -> Path:
+    shutil.copytree(tiny_base["dir"], target)
+    return target
+
+
+def wait_for_job(deployment, job_id: int, timeout: float = 900) -> Dict[str, object]:
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = deployment.job(job_id)
+        if job["state"] != "running":
+            return job
+        time.sleep(1)
+    raise AssertionError("the training job did not finish:\n" + "\n".join(deployment.progress(job_id)))
