@@ -67,3 +67,25 @@ def test_containers_start_through_serve_with_the_tokens_from_the_environment():
         assert re.search(rf'^CMD \["{command}"', text, re.M)
     for name in ("rasa-values.yaml", "action-server-values.yaml"):
         assert "TRIAGE_ACTION_TOKEN" in (ROOT / "docker" / "helm" / name).read_text()
+
+
+def test_the_model_pointer_is_read_at_each_start(monkeypatch, tmp_path):
+    # The supervisor restarts Rasa with the same command line: after an activation from the
+    # console, a restarted server must load the activated model, not the first one.
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "s3cret-token")
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("triage-old.tar.gz", "triage-new.tar.gz"):
+        (models / name).write_bytes(b"x")
+    pointer = models / ".current"
+    pointer.write_text("models/triage-old.tar.gz\n")
+    first = serve.rasa_argv("run", ["--model", str(pointer)])
+    assert first[first.index("--model") + 1] == str(models / "triage-old.tar.gz")
+    pointer.write_text("models/triage-new.tar.gz\n")
+    again = serve.rasa_argv("run", ["--model", str(pointer)])
+    assert again[again.index("--model") + 1] == str(models / "triage-new.tar.gz")
+    pointer.write_text("models/gone.tar.gz\n")
+    with pytest.raises(serve.ServeError, match="names no existing model"):
+        serve.rasa_argv("run", ["--model", str(pointer)])
+    named = serve.rasa_argv("run", ["--model", str(models / "triage-old.tar.gz")])
+    assert named[named.index("--model") + 1] == str(models / "triage-old.tar.gz")

@@ -49,6 +49,7 @@ def rasa_argv(command: str, argv: List[str]) -> List[str]:
     from triage.handback import rasa_token
 
     _refuse_secrets_on_the_command_line(argv)
+    argv = _resolve_model_pointer(argv)
     args = ["rasa", command, *argv, "--interface", os.environ.get(ENV_RASA_HOST) or LOCALHOST]
     if command == "run":
         token = rasa_token()
@@ -56,6 +57,22 @@ def rasa_argv(command: str, argv: List[str]) -> List[str]:
             raise ServeError("no Rasa API token: set RASA_AUTH_TOKEN or write var/rasa-token (`make run` does)")
         args += ["--auth-token", token]
     return args
+
+
+def _resolve_model_pointer(argv: List[str]) -> List[str]:
+    """`--model models/.current` names the archive the pointer names when this process starts.
+    The supervisor restarts Rasa with the same command line, so a model activated from the
+    console since the stack started is the one a restarted server loads, not the first one."""
+    from triage.model import pointed_model
+
+    argv = list(argv)
+    for index, arg in enumerate(argv[:-1]):
+        if arg in ("--model", "-m") and Path(argv[index + 1]).name == ".current":
+            model = pointed_model(Path(argv[index + 1]).parent)
+            if model is None:
+                raise ServeError(f"{argv[index + 1]} names no existing model; run `make train` first")
+            argv[index + 1] = str(model)
+    return argv
 
 
 def serve_rasa(command: str, argv: List[str]) -> None:
