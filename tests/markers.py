@@ -30,6 +30,8 @@ NEEDS = {
     "test_console_inbox_browser": ("server",),
     "test_domain": ("model",),  # `rasa data validate` in a subprocess: about a minute
     "test_docker_files": ("server",),  # nginx -t on the rendered config
+    "test_deploy": ("model", "server"),  # trains tiny models (tests/tiny_project.py) and runs scripts/run
+    "test_console_models_browser": ("model", "server"),
 }
 
 
