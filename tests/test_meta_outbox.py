@@ -15,27 +15,13 @@ from sqlalchemy import select
 from tests import channel_payloads as p
 from tests.fakes import Recorder
 from triage import db, handoff, outbox
-from triage.audit import AuditLog
-from triage.cases import Cases
 from triage.channels import messenger
 from triage.decision import Decision
-from triage.notify import Notifier
 from triage.replies import reply_for
-from triage.review import ReviewQueue
-from triage.services import Services
 
 GRAPH = "/v23.0"
 INBOX = "263902037430900"
 CRISIS_REPLY = reply_for({"decision": "crisis", "intent": "", "language": "en"})
-
-
-@pytest.fixture
-def svc(keystore, tmp_path, monkeypatch):
-    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
-                        ReviewQueue(keystore, audit))
-    monkeypatch.setattr("triage.services.default", lambda: services)
-    return services
 
 
 @pytest.fixture

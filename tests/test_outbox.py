@@ -11,23 +11,9 @@ from sqlalchemy import select
 
 from tests.fakes import Recorder
 from triage import db, outbox
-from triage.services import Services
-from triage.audit import AuditLog
-from triage.cases import Cases
 from triage.channels import x_dm
-from triage.notify import Notifier
-from triage.review import ReviewQueue
 
 PATIENT = "4242424242"
-
-
-@pytest.fixture
-def svc(keystore, tmp_path, monkeypatch):
-    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
-                                ReviewQueue(keystore, audit))
-    monkeypatch.setattr("triage.services.default", lambda: services)
-    return services
 
 
 @pytest.fixture

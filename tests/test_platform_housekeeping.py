@@ -12,13 +12,8 @@ from sqlalchemy import insert, select
 
 from tests import channel_payloads as p
 from triage import db, retention
-from triage.services import Services
-from triage.audit import AuditLog
-from triage.cases import Cases
 from triage.channels import x_events
 from triage.db import seen_events
-from triage.notify import Notifier
-from triage.review import ReviewQueue
 
 PATIENT = "918273645"
 
@@ -58,15 +53,6 @@ def test_our_own_dms_other_activity_events_and_encrypted_chats():
 
 
 # -- seen_events purge ----------------------------------------------------------
-
-@pytest.fixture
-def svc(keystore, tmp_path, monkeypatch):
-    audit = AuditLog(keystore, db.engine(f"sqlite:///{tmp_path / 'triage.db'}"))
-    services = Services(keystore, audit, Cases(keystore, audit), Notifier(audit, targets=[]),
-                                ReviewQueue(keystore, audit))
-    monkeypatch.setattr("triage.services.default", lambda: services)
-    return services
-
 
 def test_retention_purges_seen_events_past_the_redelivery_window(svc):
     now = db.utcnow()
