@@ -29,6 +29,10 @@ GENERAL = [
     "my car had a breakdown, can I reschedule",
     "I'm expecting a call back",
     "do you take AOK insurance",
+    # Bulgarian logistics with health words: "болница" is a hospital, not pain (бол-), and
+    # a vaccine "против" an illness names the service.
+    "трябва ми епикризата от болницата",
+    "запишете ме за ваксина против грип",
 ]
 
 

@@ -62,7 +62,7 @@ _TERMS: Dict[str, List[str]] = {
         r"lunar", r"quiste", r"enferm[oa]", r"resfriad\w*", r"gripe", r"sintoma\w*", r"pecho", r"calambre\w*",
         r"colicos?", r"estrenimiento", r"acidez",
         # bg (folded: "й" is "и")
-        r"бол\w*", r"боли", r"болеж\w*", r"температур\w*", r"треска", r"кашл\w*", r"хрем\w*", r"обрив\w*", r"сърб\w*",
+        r"бол(?!ниц)\w*", r"боли", r"болеж\w*", r"температур\w*", r"треска", r"кашл\w*", r"хрем\w*", r"обрив\w*", r"сърб\w*",
         r"подут\w*", r"отток", r"кърв\w*", r"повръщ\w*", r"гади\s+ми", r"диария", r"разстройство", r"виене на свят",
         r"световъртеж\w*", r"припад\w*", r"изтръп\w*", r"задух\w*", r"умор\w*", r"безсъние", r"инфекци\w*", r"рана",
         r"счупи\w*", r"навях\w*", r"травм\w*", r"сърцебиене", r"кръвно", r"захар", r"бенка", r"киста", r"болен", r"болна",
@@ -168,7 +168,7 @@ _SERVICE_NOUNS = (
 _SERVICE_PHRASE = re.compile(
     rf"\b((get(ting)? )?tested for \w+|do you (do|offer|treat|have|provide|accept) [\w ]{{0,30}}?(?={_SERVICE_NOUNS}|\s*$)|"
     # the service named first: "a test for cholesterol", "prueba de colesterol", "изследване на холестерол"
-    rf"(?:\w+ )?(?:{_SERVICE_NOUNS}) (for|of|against|fur|gegen|auf|de|para|contra|на|за|срещу) \w+|[\w]+ (?:{_SERVICE_NOUNS}))\b"
+    rf"(?:\w+ )?(?:{_SERVICE_NOUNS}) (for|of|against|fur|gegen|auf|de|para|contra|на|за|срещу|против) \w+|[\w]+ (?:{_SERVICE_NOUNS}))\b"
 )
 
 _PERSONAL = re.compile(
