@@ -314,3 +314,26 @@ def test_a_refused_private_reply_to_a_comment_notes_the_comments_case(svc, box, 
     texts = [m for m in svc.cases.show(case["id"], "test")["messages"] if m["author"] == "system"]
     assert len(texts) == 1 and "could not be delivered" in texts[0]["text"]  # the public reply opens nothing
     assert svc.cases.active_case("facebook", event.comment_id) is None
+
+
+def test_a_crisis_reply_goes_directly_when_the_channels_sender_failed_to_start(svc, box, api, monkeypatch):
+    # A row queued while this process has no running sender would wait for another process:
+    # the crisis reply must go out at once instead (channels/webhook.queue, outbox.sending).
+    monkeypatch.setattr(outbox, "_loops", {})
+    monkeypatch.setattr(outbox, "_unstarted", set())
+
+    def down():
+        raise RuntimeError("key store unavailable at start-up")
+
+    meta = channel(api)
+    monkeypatch.setattr(outbox, "shared", down)
+    meta._start_senders()  # logs that the senders did not start
+    monkeypatch.setattr(outbox, "shared", lambda: box)  # the database is back: rows could be queued again
+    assert not outbox.sending("facebook") and not outbox.sending("instagram")
+    event = message_event(p.fb_batch(p.fb_text("psid-alone", "i want to kill myself")))
+    asyncio.run(meta._message(event, rasa_turn("crisis", CRISIS_REPLY)))
+    assert sent_texts(api) == [CRISIS_REPLY]
+    assert api.received()[0]["body"]["recipient"]["id"] == "psid-alone"
+    assert box.counts().get(outbox.WAITING, 0) == 0  # nothing left waiting for a sender
+    case = svc.cases.active_case("facebook", "psid-alone")
+    assert case and case["priority"] == "urgent"

@@ -260,6 +260,7 @@ class SenderLoop(threading.Thread):
 
 
 _loops: Dict[str, SenderLoop] = {}
+_unstarted: set = set()  # channels whose sender failed to start in this process
 _shared: Optional[Outbox] = None
 _lock = threading.Lock()
 
@@ -283,11 +284,26 @@ def start_sender(channel: str, send: Send, by_kind: Optional[Dict[str, Send]] = 
         loop = _loops.get(channel)
         if loop is not None and loop.is_alive():
             return loop
-    loop = SenderLoop(shared(), channel, send, by_kind=by_kind)
-    loop.start()
+    try:
+        loop = SenderLoop(shared(), channel, send, by_kind=by_kind)
+        loop.start()
+    except Exception:
+        with _lock:
+            _unstarted.add(channel)
+        raise
     with _lock:
         _loops[channel] = loop
+        _unstarted.discard(channel)
     return loop
+
+
+def sending(channel: str) -> bool:
+    """False when this process tried to start ``channel``'s sender and it is not running (it
+    failed to start, or stopped): a row queued now would wait for another process, so the
+    channel sends directly instead (channels/webhook.queue)."""
+    with _lock:
+        loop = _loops.get(channel)
+        return loop.is_alive() if loop is not None else channel not in _unstarted
 
 
 def escalate_failure(svc, info: Dict[str, Any], recipient: str, reason: str) -> str:

@@ -52,7 +52,7 @@ from triage import DECISION_ANSWER, clinic as clinic_config, handoff, outbox, se
 from triage.cases import HANDED_BACK
 from triage.channels.base import classify_public, deliver
 from triage.channels.webhook import (Rejected, _rate_limit_wait, add_health_route, as_dict, as_id, as_list, best_effort,
-                                     hmac_matches, in_background, not_configured, post_with_retry, process_events,
+                                     hmac_matches, in_background, not_configured, post_with_retry, process_events, queue,
                                      reject, send_async, setting, signed_json, webhook_token)
 from triage.replies import Replies, reply_for
 from triage.text import clean
@@ -332,19 +332,6 @@ def split_text(text: str, limit: int) -> List[str]:
 
 
 TAKE_METADATA = "triage: the assistant answers the patient"
-
-
-async def queue(channel: str, recipient: str, text: str, decision: Optional[str], kind: str = outbox.BOT_REPLY,
-                case_id: Optional[str] = None, language: Optional[str] = None) -> bool:
-    """Puts one Graph call in the outbox; False if it could not be queued (database down):
-    the caller then makes it directly, so nothing is lost for want of the queue."""
-    try:
-        await send_async(outbox.shared().enqueue, channel, recipient, text, decision, kind=kind, case_id=case_id,
-                         language=language)
-        return True
-    except Exception as exc:  # noqa: BLE001
-        logger.error("%s: %s not queued (%s); sent directly", channel, kind, type(exc).__name__)
-        return False
 
 
 class MessengerOutput(OutputChannel):

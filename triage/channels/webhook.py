@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from triage import db
+from triage import db, outbox
 from triage.db import seen_events
 
 logger = logging.getLogger(__name__)
@@ -220,6 +220,23 @@ def _rate_limit_wait(headers) -> float:
 async def send_async(func: Callable[..., Any], *args, **kwargs) -> Any:
     """Blocking HTTP (requests) off the event loop."""
     return await asyncio.to_thread(func, *args, **kwargs)
+
+
+async def queue(channel: str, recipient: str, text: str, decision: Optional[str], **row: Any) -> bool:
+    """Puts one outgoing call in the outbox (``row``: kind, case_id, language). False when it
+    cannot go there: the database is down, or this process's sender for the channel is not
+    running. The caller then makes the call directly, so no reply, a crisis one least of all,
+    waits in a queue nobody sends from."""
+    what = row.get("kind", outbox.BOT_REPLY)
+    if not outbox.sending(channel):
+        logger.error("%s: outbox sender not running; %s sent directly", channel, what)
+        return False
+    try:
+        await send_async(outbox.shared().enqueue, channel, recipient, text, decision, **row)
+        return True
+    except Exception as exc:  # noqa: BLE001
+        logger.error("%s: %s not queued (%s); sent directly", channel, what, type(exc).__name__)
+        return False
 
 
 async def best_effort(what: str, func: Callable[..., Any], *args: Any) -> bool:

@@ -35,7 +35,7 @@ from triage import clinic as clinic_config, handoff, outbox
 from triage.channels import x_events
 from triage.channels.base import classify_public, deliver
 from triage.channels.webhook import (Rejected, _rate_limit_wait, add_health_route, best_effort, hmac_matches,
-                                     in_background, not_configured, post_with_retry, process_events, reject,
+                                     in_background, not_configured, post_with_retry, process_events, queue, reject,
                                      send_async, setting, signed_json, webhook_token)
 from triage.replies import Replies
 
@@ -115,12 +115,8 @@ class XOutput(OutputChannel):
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         """Queued, never sent here: the request handler must not wait out a rate limit.
         The NLG names the turn's decision (``triage_decision``), which sets the priority."""
-        decision = kwargs.get("triage_decision")
-        try:
-            await send_async(outbox.shared().enqueue, CHANNEL, recipient_id, text, decision,
-                             language=kwargs.get("triage_language"))
-        except Exception as exc:  # noqa: BLE001 - database down: the reply still goes, directly
-            logger.error("x: reply not queued (%s); sending directly", type(exc).__name__)
+        if not await queue(CHANNEL, recipient_id, text, kwargs.get("triage_decision"),
+                           language=kwargs.get("triage_language")):
             await send_async(self.client.send_dm, recipient_id, text)
 
 
