@@ -173,6 +173,12 @@ def test_a_routine_reading_both_models_agree_on_is_answered():
     assert result.decision == DECISION_ANSWER
 
 
+@pytest.mark.parametrize("text", ["do i need to see a doctor first or can i book the nurse directly",
+                                  "how can i avoid the queue at reception", "is there a support line for billing"])
+def test_logistics_near_the_advice_phrases_is_still_answered(text):
+    assert decide(text, CONFIDENT_ROUTINE).decision == DECISION_ANSWER
+
+
 def test_the_sensitivity_classifier_can_never_lower_a_decision():
     # Red flags and a sensitive DIET reading stand, however sure the second reading is of "answer".
     routine_reading = sensitivity(0.99, 0.005, 0.005)
@@ -188,6 +194,13 @@ def test_the_sensitivity_classifier_can_never_lower_a_decision():
     "was kann ich gegen kopfschmerzen tun",
     "¿qué puedo tomar para la fiebre?",
     "какво да пия за температура",
+    # prevention, support for a condition, whether it needs a doctor: names no word the lists know
+    "how can i prevent shingles",
+    "where to find support for people with prader willi",
+    "do i need to see a doctor for a sprained thumb",
+    "wie kann man gürtelrose vorbeugen",
+    "como prevenir la gota",
+    "как да се предпазя от херпес зостер",
 ])
 def test_medical_advice_requests_are_never_answered(text):
     # Even when the model is sure it read a routine question: staff answer medical questions.

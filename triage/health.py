@@ -208,6 +208,12 @@ _STRONG_ADVICE = re.compile(
     r"what causes|how (is|are) (\w+ ){1,4}(diagnosed|treated|inherited|prevented)|is (\w+ ){1,4}(inherited|hereditary|genetic|curable)|"
     r"how many people (are|get) (affected|diagnosed)|do you have (any )?(information|info) (about|on)|"
     r"who should (get|take|have)|how should (\w+ ){1,3}be (used|taken)|"
+    # prevention, support for a condition, whether it needs a doctor: still medical information
+    r"how (to|can i|do i|can you|do you) (prevent|avoid getting)|support (groups? )?for (people|those|patients|families) with|"
+    r"do i (need|have) to see a doctor (for|about|with)|"
+    r"wie (kann man|kann ich) (\w+ ){0,3}vorbeugen|selbsthilfegruppe\w* (fur|bei)|"
+    r"como (se puede |puedo )?prevenir|grupos? de apoyo para|"
+    r"как (да )?(се )?(предпазя|предотврат\w*)|групи? за подкрепа (на|за)|"
     r"welche (symptome|ursachen|behandlung\w*) (hat|gibt es|bei)|ist (\w+ ){1,3}(erblich|ansteckend|heilbar)|"
     r"cuales son los (sintomas|tratamientos|riesgos)|que causa|es (\w+ ){1,3}(hereditari[oa]|contagios[oa]|curable)|"
     r"какви са симптомите|какво причинява|заразн\w* ли е|наследствен\w* ли е)\b"
