@@ -6,7 +6,7 @@ import uuid
 import pytest
 import requests
 
-from tests import channel_payloads as p
+from tests import channel_payloads as p, servers
 from tests.fakes import Recorder
 from tests.servers import Assistant
 
@@ -54,13 +54,7 @@ def x_sends(api, user):
 
 
 def wait(fn, count=1, timeout=40):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = fn()
-        if len(found) >= count:
-            return found
-        time.sleep(0.2)
-    return fn()
+    return servers.wait(fn, count, timeout)
 
 
 def test_messenger_verification(bot):

@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests import channel_payloads as p
+from tests import channel_payloads as p, servers
 from tests.fakes import Recorder
 from tests.servers import ROOT, Assistant
 from triage import db, keys, outbox, spool
@@ -43,13 +43,7 @@ def graph(api, path, psid=None):
 
 
 def wait(fn, count=1, timeout=40):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = fn()
-        if len(found) >= count:
-            return found
-        time.sleep(0.2)
-    return fn()
+    return servers.wait(fn, count, timeout)
 
 
 def index(api, request):
